@@ -1,0 +1,37 @@
+"""What spiders hand to the pipelines. The only part of `crawler` that `spiders` import.
+
+A spider yields an `ArticlePage` for every article it fetched (or, for a feed entry whose page could not be
+fetched, one with `body=None` and the feed's own title and summary in `hint`), and a `FetchFailure` for an article
+that yielded nothing. Pipelines turn pages into stories; they never see Scrapy responses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Hint:
+    """What the listing itself said about an article (feed entry, news sitemap): used when the page is silent."""
+
+    title: str | None = None
+    summary: str | None = None  # may be HTML (feeds)
+    published: str | None = None  # as given (RFC 822, ISO 8601, ...)
+
+
+@dataclass
+class ArticlePage:
+    source: str
+    link: str  # the URL as the listing gave it
+    url: str  # where the page was fetched from, after redirects
+    body: bytes | None
+    content_type: str | None = None
+    hint: Hint = field(default_factory=Hint)
+    error: str | None = None  # why body is None
+
+
+@dataclass
+class FetchFailure:
+    source: str
+    url: str
+    error: str

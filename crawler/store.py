@@ -1,0 +1,341 @@
+"""The durable store (SQLAlchemy 2): stories, the URLs they were seen under, fetch state, matches and the outbox.
+
+Any SQLAlchemy URL works; the default is a SQLite file. Times are stored as naive UTC; a story's publication
+offset is kept beside it (`published_offset`, minutes) so `published` can be shown as the page gave it.
+
+Dedupe keys, in the order `add_story` applies them, in one transaction:
+1. every canonical URL the story was seen under (`story_urls`): a URL already known is the same story;
+2. the exact hash of its normalised text, then its SimHash against stories first seen within `window`: a match
+   is a syndicated copy, stored with `duplicate_of` pointing at the first so nothing downstream alerts twice.
+The story, its rule matches and its outbox rows are written in the same transaction as the dedupe decision.
+This module knows nothing of Scrapy, rules or notifiers: callers pass plain records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from crawler import fingerprint
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def to_naive_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Story(Base):
+    __tablename__ = "stories"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, default="")
+    lang: Mapped[str | None] = mapped_column(String(16))
+    published: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    published_offset: Mapped[int | None] = mapped_column(Integer)
+    date_is_first_seen: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen: Mapped[datetime] = mapped_column(DateTime, index=True)
+    content_hash: Mapped[str] = mapped_column(String(32), index=True)
+    simhash: Mapped[int | None] = mapped_column(BigInteger)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
+    origin: Mapped[str] = mapped_column(String(16), default="page")  # page | feed (the feed's summary)
+
+    def published_local(self) -> datetime | None:
+        """The publication time with the offset the page gave (UTC when it gave none)."""
+        if self.published is None:
+            return None
+        offset = timezone(timedelta(minutes=self.published_offset or 0))
+        return self.published.replace(tzinfo=timezone.utc).astimezone(offset)
+
+
+class StoryUrl(Base):
+    __tablename__ = "story_urls"
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+
+
+class FailedUrl(Base):
+    """An article that could not be fetched or parsed: not refetched until `next_try` (backing off)."""
+
+    __tablename__ = "failed_urls"
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    next_try: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Validator(Base):
+    """HTTP validators of a feed, listing page or sitemap, for conditional GET."""
+
+    __tablename__ = "validators"
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    updated: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Match(Base):
+    __tablename__ = "matches"
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200), primary_key=True)
+    terms: Mapped[list] = mapped_column(JSON)
+    alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Outbox(Base):
+    """One alert to deliver: a (story, notifier, target URL) triple, or a digest. Never deleted, only marked."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("story_id", "notifier", "target"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    notifier: Mapped[str] = mapped_column(String(200))
+    target: Mapped[int] = mapped_column(Integer, default=0)  # index into the notifier's apprise URLs
+    rules: Mapped[list] = mapped_column(JSON)  # [[rule, [term, ...]], ...]
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sent|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt: Mapped[datetime] = mapped_column(DateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    batch: Mapped[str | None] = mapped_column(String(64))  # the digest message it went out in, if any
+    reported: Mapped[bool] = mapped_column(Boolean, default=False)  # dead rows: operator told once
+
+
+class SourceHealth(Base):
+    __tablename__ = "source_health"
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="ok")  # ok | failing | silent
+    last_poll: Mapped[datetime | None] = mapped_column(DateTime)
+    last_success: Mapped[datetime | None] = mapped_column(DateTime)
+    last_new_story: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    polls: Mapped[int] = mapped_column(Integer, default=0)
+    stories: Mapped[int] = mapped_column(Integer, default=0)
+
+
+@dataclass(frozen=True)
+class NewStory:
+    url: str  # canonical
+    source: str
+    title: str | None
+    text: str
+    lang: str | None
+    published: datetime | None  # aware (offset kept) or naive UTC
+    date_is_first_seen: bool
+    origin: str = "page"
+    aliases: tuple[str, ...] = ()  # other canonical URLs it was seen under
+
+
+@dataclass
+class Added:
+    """What add_story decided. `status` is 'new', 'duplicate' (a syndicated copy) or 'known' (URL seen before)."""
+
+    status: str
+    story_id: int
+    duplicate_of: int | None = None
+    outbox_ids: list[int] = field(default_factory=list)
+
+
+# A planner turns a freshly stored story into (matches, outbox rows) inside the same transaction. It receives the
+# story row and the set of rules that its original already matched (empty unless it is a syndicated copy).
+Planner = Callable[[Story, set[str]], tuple[list[Match], list[Outbox]]]
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+class Store:
+    def __init__(self, url: str, *, create: bool = True):
+        try:
+            self.engine = create_engine(url, pool_pre_ping=True)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            if create:
+                Base.metadata.create_all(self.engine)
+        except (SQLAlchemyError, ValueError, ImportError) as exc:
+            raise StoreError(f"cannot open store {_masked(url)}: {exc}") from exc
+        self.session = sessionmaker(self.engine, expire_on_commit=False)
+        self.url = url
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- what not to fetch ------------------------------------------------------------------------------------
+    def known_urls(self, urls: Iterable[str], now: datetime | None = None) -> set[str]:
+        """The subset of `urls` already stored, or failed and not yet due again. One query per table."""
+        urls = list(dict.fromkeys(urls))
+        if not urls:
+            return set()
+        now = now or utcnow()
+        with self.session() as s:
+            known = set(s.scalars(select(StoryUrl.url).where(StoryUrl.url.in_(urls))))
+            known |= set(s.scalars(select(FailedUrl.url).where(FailedUrl.url.in_(urls), FailedUrl.next_try > now)))
+        return known
+
+    def record_failure(self, url: str, source: str, error: str, now: datetime | None = None) -> None:
+        """Back off 1 h, 2 h, 4 h ... up to a day before an article that failed is tried again."""
+        now = now or utcnow()
+        with self.session.begin() as s:
+            row = s.get(FailedUrl, url) or FailedUrl(url=url, source=source, attempts=0)
+            row.attempts += 1
+            row.error = error[:2000]
+            row.next_try = now + timedelta(hours=min(2 ** (row.attempts - 1), 24))
+            s.add(row)
+
+    def load_validators(self, source: str) -> dict[str, tuple[str | None, str | None]]:
+        """ETag and Last-Modified of every listing URL (feed, page, sitemaps) of one source."""
+        with self.session() as s:
+            return {v.url: (v.etag, v.last_modified) for v in s.scalars(select(Validator).where(Validator.source == source))}
+
+    def save_validators(self, source: str, values: dict[str, tuple[str | None, str | None]]) -> None:
+        if not values:
+            return
+        with self.session.begin() as s:
+            for url, (etag, modified) in values.items():
+                s.merge(Validator(url=url, source=source, etag=etag, last_modified=modified, updated=utcnow()))
+
+    # -- stories ----------------------------------------------------------------------------------------------
+    def add_story(self, new: NewStory, window: timedelta, plan: Planner | None = None) -> Added:
+        now = utcnow()
+        urls = list(dict.fromkeys((new.url, *new.aliases)))
+        # With no text, title and URL stand in: equal empty texts must not make two stories one.
+        text_hash = fingerprint.content_hash(new.text or f"{new.title}\n{new.url}")
+        sim = fingerprint.simhash(new.text)
+        with self.session.begin() as s:
+            hit = s.execute(select(StoryUrl.story_id).where(StoryUrl.url.in_(urls)).limit(1)).scalar()
+            if hit is not None:
+                self._add_aliases(s, urls, hit)
+                return Added("known", hit)
+            original = self._find_copy(s, text_hash, sim, now - window)
+            published = to_naive_utc(new.published) if new.published else now
+            offset = None
+            if new.published is not None and new.published.tzinfo is not None:
+                offset = int(new.published.utcoffset().total_seconds() // 60)
+            story = Story(
+                url=new.url, source=new.source, title=new.title, text=new.text, lang=new.lang,
+                published=published, published_offset=offset,
+                date_is_first_seen=new.date_is_first_seen or new.published is None,
+                first_seen=now, content_hash=text_hash, simhash=sim,
+                duplicate_of=original.id if original else None, origin=new.origin,
+            )
+            s.add(story)
+            s.flush()
+            self._add_aliases(s, urls, story.id)
+            added = Added("duplicate" if original else "new", story.id, original.id if original else None)
+            if plan is not None:
+                already = set()
+                if original is not None:
+                    already = set(s.scalars(select(Match.rule).where(Match.story_id == original.id)))
+                matches, rows = plan(story, already)
+                s.add_all(matches)
+                s.add_all(rows)
+                s.flush()
+                added.outbox_ids = [r.id for r in rows]
+            return added
+
+    @staticmethod
+    def _add_aliases(s: Session, urls: list[str], story_id: int) -> None:
+        present = set(s.scalars(select(StoryUrl.url).where(StoryUrl.url.in_(urls))))
+        s.add_all(StoryUrl(url=u, story_id=story_id) for u in urls if u not in present)
+
+    @staticmethod
+    def _find_copy(s: Session, text_hash: str, sim: int | None, since: datetime) -> Story | None:
+        """The first story of the window with the same text (exactly, or within SimHash distance)."""
+        recent = select(Story).where(Story.first_seen >= since, Story.duplicate_of.is_(None))
+        exact = s.scalars(recent.where(Story.content_hash == text_hash).order_by(Story.id).limit(1)).first()
+        if exact is not None or sim is None:
+            return exact
+        rows = s.execute(
+            select(Story.id, Story.simhash).where(
+                Story.first_seen >= since, Story.duplicate_of.is_(None), Story.simhash.is_not(None)
+            ).order_by(Story.id)
+        )
+        for story_id, other in rows:
+            if fingerprint.is_near(sim, other):
+                return s.get(Story, story_id)
+        return None
+
+    def stories(self, limit: int | None = 50, duplicates: bool = False) -> list[Story]:
+        """Newest first (by publication time, then first seen)."""
+        q = select(Story).order_by(Story.published.desc(), Story.id.desc())
+        if not duplicates:
+            q = q.where(Story.duplicate_of.is_(None))
+        if limit:
+            q = q.limit(limit)
+        with self.session() as s:
+            return list(s.scalars(q))
+
+    def matches_for(self, story_ids: Sequence[int]) -> dict[int, list[Match]]:
+        out: dict[int, list[Match]] = {}
+        if not story_ids:
+            return out
+        with self.session() as s:
+            for m in s.scalars(select(Match).where(Match.story_id.in_(list(story_ids)))):
+                out.setdefault(m.story_id, []).append(m)
+        return out
+
+    def count(self, model: type[Base], **where: Any) -> int:
+        from sqlalchemy import func
+
+        with self.session() as s:
+            q = select(func.count()).select_from(model)
+            for key, value in where.items():
+                q = q.where(getattr(model, key) == value)
+            return s.scalar(q) or 0
+
+
+def _masked(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL has no password we could find either
+        return url.split("@")[-1]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets the CLI read while the daemon writes; busy_timeout waits instead of failing on a brief lock.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()

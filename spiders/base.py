@@ -1,0 +1,107 @@
+"""The shape every newsradar spider shares: one source, one listing request, one request per new article.
+
+A spider is built from one source's settings (a plain mapping: name, url, links, follow, max_age_seconds ...).
+It requests the source's URL (a feed, listing page or sitemap) marked `newsradar_listing`, so the conditional-GET
+middleware can send the stored validators; a `304` means nothing changed and yields nothing. Each article link
+becomes a request marked `newsradar_article`, which the known-URL middleware drops when the store already has it.
+Errors are results: a source that cannot be fetched or parsed sets the `newsradar/source_error` stat (the
+poll records it); an article that cannot be fetched yields a `FetchFailure`, or, when the listing carried a
+title or summary, an `ArticlePage` without a body so the story is kept from the listing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.items import ArticlePage, FetchFailure, Hint
+
+
+class SourceSpider(scrapy.Spider):
+    name = "newsradar-source"
+    custom_settings: dict[str, Any] = {}
+
+    def __init__(self, source: Mapping[str, Any], **kwargs: Any):
+        super().__init__(name=f"source:{source['name']}", **kwargs)
+        self.source = dict(source)
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        yield self.listing_request(self.source["url"])
+
+    def listing_request(self, url: str) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self._listing,
+            errback=self._listing_failed,
+            dont_filter=True,
+            meta={"newsradar_listing": True, "handle_httpstatus_list": [304]},
+        )
+
+    def article_request(self, link: str, hint: Hint | None = None) -> scrapy.Request:
+        return scrapy.Request(
+            link,
+            callback=self._article,
+            errback=self._article_failed,
+            meta={"newsradar_article": True, "newsradar_link": link, "newsradar_hint": hint or Hint()},
+        )
+
+    # -- listing ----------------------------------------------------------------------------------------------
+    def _listing(self, response: Response) -> Iterable[Any]:
+        if response.status == 304:
+            self.crawler.stats.inc_value("newsradar/not_modified")
+            return []
+        self.crawler.stats.inc_value("newsradar/listings")
+        try:
+            return list(self.parse_listing(response))
+        except ListingError as exc:
+            self.source_error(f"{response.url}: {exc}")
+            return []
+
+    def parse_listing(self, response: Response) -> Iterable[Any]:
+        raise NotImplementedError
+
+    def _listing_failed(self, failure: Failure) -> None:
+        self.source_error(f"{failure.request.url}: {_reason(failure)}")
+
+    def source_error(self, message: str) -> None:
+        self.logger.warning("source %s failed: %s", self.source["name"], message)
+        self.crawler.stats.set_value("newsradar/source_error", message)
+
+    # -- articles ---------------------------------------------------------------------------------------------
+    def _article(self, response: Response) -> Iterable[ArticlePage]:
+        content_type = response.headers.get(b"Content-Type")
+        yield ArticlePage(
+            source=self.source["name"],
+            link=response.meta["newsradar_link"],
+            url=response.url,
+            body=response.body,
+            content_type=content_type.decode("latin-1") if content_type else None,
+            hint=response.meta["newsradar_hint"],
+        )
+
+    def _article_failed(self, failure: Failure) -> Iterable[ArticlePage | FetchFailure]:
+        meta = failure.request.meta
+        reason = _reason(failure)
+        self.crawler.stats.inc_value("newsradar/article_errors")
+        self.logger.info("article %s failed: %s", failure.request.url, reason)
+        hint: Hint = meta.get("newsradar_hint") or Hint()
+        if hint.title or hint.summary:
+            yield ArticlePage(self.source["name"], meta["newsradar_link"], failure.request.url, None, None, hint, reason)
+        else:
+            yield FetchFailure(self.source["name"], failure.request.url, reason)
+
+
+class ListingError(ValueError):
+    """The source's document is not what its type promises (not a feed, not a sitemap ...)."""
+
+
+def _reason(failure: Failure) -> str:
+    value = failure.value
+    response = getattr(value, "response", None)
+    if response is not None:
+        return f"HTTP {response.status}"
+    return f"{type(value).__name__}: {value}".strip()

@@ -1,0 +1,51 @@
+"""RSS/Atom sources: each entry's link is an article (the feed often carries only a summary).
+
+feedparser gets the raw bytes and the response headers, so it applies the feed's declared encoding and resolves
+relative links against the feed's URL. An entry's title, summary and date travel with the request as a `Hint`:
+the article page wins where it speaks, the feed fills in where it does not or cannot be fetched. With
+`follow: false` the feed's own content is the story and no page is fetched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import feedparser
+from scrapy.http import Response
+
+from crawler.items import ArticlePage, Hint
+from spiders.base import ListingError, SourceSpider
+
+
+class FeedSpider(SourceSpider):
+    name = "newsradar-feed"
+
+    def parse_listing(self, response: Response) -> Iterable[Any]:
+        headers = {k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v}
+        headers["content-location"] = response.url
+        feed = feedparser.parse(response.body, response_headers=headers)
+        if not feed.entries and (feed.bozo or not feed.get("version")):
+            reason = getattr(feed, "bozo_exception", None) or "no entries"
+            raise ListingError(f"not a feed ({type(reason).__name__ if not isinstance(reason, str) else reason})")
+        for entry in feed.entries:
+            link = entry.get("link") or (entry.get("id") if str(entry.get("id", "")).startswith("http") else None)
+            if not link:
+                continue
+            hint = Hint(
+                title=entry.get("title"),
+                summary=_content(entry),
+                published=entry.get("published") or entry.get("updated") or entry.get("created"),
+            )
+            if self.source.get("follow", True):
+                yield self.article_request(response.urljoin(link), hint)
+            else:
+                yield ArticlePage(self.source["name"], link, response.urljoin(link), None, None, hint)
+
+
+def _content(entry: Any) -> str | None:
+    """The fullest text the entry has: content:encoded over summary."""
+    for content in entry.get("content") or ():
+        if content.get("value"):
+            return content["value"]
+    return entry.get("summary")

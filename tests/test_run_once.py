@@ -1,0 +1,105 @@
+"""`newsradar run --once` against a local finance-news site: every reachable story stored once, with the right
+title, time and main text; a second pass fetches no article again and gets 304s."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import items, newsradar
+from tests.newssite import SIDEBAR_ONLY, STORIES, publish_site, site_config
+
+
+def _setup(site, tmp_path: Path, extra: str = "") -> Path:
+    urls = publish_site(site)
+    config = tmp_path / "config.yaml"
+    config.write_text(site_config(urls, "sqlite:///store.db", extra))
+    return config
+
+
+def test_one_pass_stores_each_story_once_with_title_time_and_main_text(site, tmp_path):
+    config = _setup(site, tmp_path)
+    newsradar("run", "--once", "-c", str(config))
+    assert (tmp_path / "store.db").exists(), "a relative sqlite path is relative to the config file"
+    rows = items(config)
+    by_url = {r["url"]: r for r in rows}
+    for key, story in STORIES.items():
+        url = site.url(story["path"])
+        assert url in by_url, f"{key} story missing; stored: {sorted(by_url)}"
+        row = by_url[url]
+        assert row["title"] == story["title"], key
+        assert row["published"] == story["published"].replace("Z", "+00:00"), key
+        assert story["fragment"] in row["text"], key
+        if story["lang"]:
+            assert row["lang"] == story["lang"], key
+    assert len(rows) == len(STORIES), "utm_ variants, the feed+listing overlap and the syndicated copy are not rows"
+    iflytek = by_url[site.url(STORIES["iflytek"]["path"])]
+    assert SIDEBAR_ONLY not in iflytek["text"] and "熱議股票" not in iflytek["text"]
+    assert "免責聲明" not in iflytek["text"]
+    assert site.hits[STORIES["iflytek"]["path"]] == 1, "fetched once although linked three times"
+    assert site.hits["/private/secret.html"] == 0, "robots.txt is obeyed"
+    assert site.hits["/robots.txt"] == 1, "three sources on one host share one robots.txt fetch"
+    ua = {h.get("User-Agent") for _, _, h in site.requests}
+    assert all(u and u.startswith("newsradar/") and "+http" in u for u in ua), ua
+
+
+def test_syndicated_copy_is_recorded_as_duplicate_of_the_first(site, tmp_path):
+    config = _setup(site, tmp_path)
+    newsradar("run", "--once", "-c", str(config))
+    rows = items(config, "--duplicates")
+    copies = [r for r in rows if r["url"] == site.url("/syndicated/iflytek.html")]
+    assert len(copies) == 1 and copies[0]["duplicate_of"] is not None
+    original = next(r for r in rows if r["id"] == copies[0]["duplicate_of"])
+    assert original["url"] == site.url(STORIES["iflytek"]["path"])
+
+
+def test_second_pass_fetches_no_article_again_and_gets_304s(site, tmp_path):
+    config = _setup(site, tmp_path)
+    newsradar("run", "--once", "-c", str(config))
+    first = dict(site.hits)
+    site.requests.clear()
+    proc = newsradar("run", "--once", "-c", str(config))
+    second = {p: n - first.get(p, 0) for p, n in site.hits.items() if n - first.get(p, 0)}
+    assert second.pop("/robots.txt", 0) <= 1, "robots.txt is fetched once per host per process"
+    listings = {"/rss.xml", "/markets/", "/news-sitemap.xml", "/sitemap-news.xml"}
+    assert set(second) <= listings, f"articles refetched: {set(second) - listings}"
+    conditional = [h for _, p, h in site.requests if p in listings]
+    assert conditional and all("If-None-Match" in h for h in conditional)
+    assert "status=not-modified" in proc.stderr
+    assert len(items(config)) == len(STORIES)
+
+
+def test_a_failing_source_is_logged_and_does_not_stop_the_others(site, tmp_path):
+    extra = """  - name: broken-dns
+    type: feed
+    url: http://no-such-host.invalid/rss
+  - name: server-error
+    type: feed
+    url: {base}/500.xml
+  - name: not-a-feed
+    type: feed
+    url: {base}/garbage.xml
+  - name: drifted
+    type: html
+    url: {base}/markets/
+    links: "a.no-such-class"
+""".format(base=site.base)
+    site.add("/500.xml", "oops", "text/plain", status=500)
+    site.add("/garbage.xml", b"\x00\x01binary garbage\xff" * 20, "application/octet-stream")
+    config = _setup(site, tmp_path, extra)
+    proc = newsradar("run", "--once", "-c", str(config))
+    assert proc.returncode == 0
+    for name in ("broken-dns", "server-error", "not-a-feed", "drifted"):
+        assert f"source={name} status=error" in proc.stderr, proc.stderr
+    assert len(items(config)) == len(STORIES)
+
+
+def test_an_article_that_failed_is_not_refetched_every_poll(site, tmp_path):
+    config = _setup(site, tmp_path)
+    site.add("/markets/", f'<html><body><a class="headline" href="/news/broken.html">x</a></body></html>')
+    site.add("/news/broken.html", "server error", "text/plain", status=500)
+    newsradar("run", "--once", "-c", str(config))
+    hits = site.hits["/news/broken.html"]
+    assert hits >= 1
+    site.add("/markets/", f'<html><body><a class="headline" href="/news/broken.html?utm_source=x">x</a></body></html>')
+    newsradar("run", "--once", "-c", str(config))
+    assert site.hits["/news/broken.html"] == hits
