@@ -146,6 +146,7 @@ class Poller:
 def spider_args(config: Config, source: Source) -> dict[str, Any]:
     args = source.model_dump(mode="json", exclude={"every", "jitter", "max_age"})
     args["max_age_seconds"] = (source.max_age or config.max_age).total_seconds()
+    args["max_bytes"] = config.fetch.max_bytes
     return args
 
 

@@ -26,7 +26,7 @@ class SitemapSpider(SourceSpider):
     def parse_listing(self, response: Response) -> Iterable[Any]:
         body = response.body
         if body[:2] == b"\x1f\x8b":
-            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+            body = gunzip(body, max_size=self.source.get("max_bytes", 10 * 1024 * 1024))
         try:
             root = etree.fromstring(body, etree.XMLParser(recover=True, resolve_entities=False, no_network=True))
         except etree.XMLSyntaxError as exc:
