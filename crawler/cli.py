@@ -89,9 +89,15 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     store = open_store(config)
     if store is None:
         return 1
+    from crawler.lock import InstanceLock, InstanceLocked
     from crawler.pass_once import run_once
 
-    return run_once(config, store)
+    try:
+        with InstanceLock(store):
+            return run_once(config, store)
+    except InstanceLocked as exc:
+        print(f"newsradar: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_items(args: argparse.Namespace, config: Config) -> int:

@@ -1,13 +1,197 @@
-"""CLI commands of the alert half: `rules test`, `notify test`, `outbox`, `status`."""
+"""CLI commands of the alert half and of operations: `rules test`, `notify test`, `outbox`, `status`."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from crawler.config import Config, compile_rules
 
 
 def add_commands(sub, common) -> None:
-    return None
+    rules = sub.add_parser("rules", help="rule tools").add_subparsers(dest="action", required=True)
+    rt = rules.add_parser("test", parents=[common], help="which rules and terms match a text, file or URL, and why")
+    rt.add_argument("target", metavar="TEXT_OR_URL")
+    rt.add_argument("--json", action="store_true")
+
+    notify = sub.add_parser("notify", help="notifier tools").add_subparsers(dest="action", required=True)
+    nt = notify.add_parser("test", parents=[common], help="send a sample alert through one notifier")
+    nt.add_argument("name", metavar="NAME")
+
+    out = sub.add_parser("outbox", parents=[common], help="pending, failed and dead alerts; `outbox retry` replays")
+    out.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    out.add_argument("ids", nargs="*", type=int, metavar="ID")
+    out.add_argument("--dead", action="store_true", help="with retry: replay every dead alert")
+    out.add_argument("--all", action="store_true", help="with list: sent alerts too")
+    out.add_argument("--json", action="store_true")
+
+    st = sub.add_parser("status", parents=[common], help="sources, rules and the outbox at a glance")
+    st.add_argument("--json", action="store_true")
 
 
-def dispatch(args: argparse.Namespace, config) -> int:
-    raise SystemExit(f"unknown command {args.command}")
+def dispatch(args: argparse.Namespace, config: Config) -> int:
+    handlers = {"rules": rules_test, "notify": notify_test, "outbox": outbox, "status": status}
+    return handlers[args.command](args, config)
+
+
+def rules_test(args: argparse.Namespace, config: Config) -> int:
+    target = args.target
+    title, text = "", target
+    if target.startswith(("http://", "https://")) or Path(target).is_file():
+        from crawler.extract_cli import extract_one
+
+        page = extract_one(target)
+        if "error" in page:
+            print(f"newsradar: cannot read {target}: {page['error']}", file=sys.stderr)
+            return 1
+        title, text = page.get("title") or "", page.get("text") or ""
+    report = compile_rules(config).explain(title, text)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    for entry in report:
+        mark = "MATCH" if entry["matched"] else "no   "
+        print(f"{mark} {entry['rule']}: {entry['reason']}")
+        for hit in entry.get("hits", [])[:5]:
+            print(f"        {hit}")
+    return 0
+
+
+def notify_test(args: argparse.Namespace, config: Config) -> int:
+    from alerts.notify import deliver, mask_url
+    from alerts.render import Alert, Renderer, Snippet
+
+    notifier = config.notifiers.get(args.name)
+    if notifier is None:
+        print(f"newsradar: no notifier named '{args.name}' (have: {', '.join(config.notifiers) or 'none'})", file=sys.stderr)
+        return 2
+    renderer = Renderer(config.timezone, config.template_dirs())
+    sample = Alert(
+        id="nr-test", title="newsradar test alert: iFlytek (科大讯飞) and domestic computing power",
+        url="https://example.com/newsradar-test", source="newsradar",
+        published=datetime.now(timezone.utc), published_is_first_seen=False,
+        matches=(("iflytek", ("iFlytek",)),), snippet=Snippet("This is a test of ", "iFlytek", " alerts."),
+    )
+    failed = 0
+    for url in notifier.url:
+        result = deliver(url, renderer.render(Renderer.channel_for(url), sample, notifier.template))
+        print(f"{mask_url(url)}: {'sent' if result.ok else 'FAILED: ' + (result.error or 'unknown error')}")
+        failed += not result.ok
+    return 1 if failed else 0
+
+
+def outbox(args: argparse.Namespace, config: Config) -> int:
+    from crawler.cli import open_store
+    from crawler.store import Outbox, Story, utcnow
+    from sqlalchemy import select, update
+
+    store = open_store(config)
+    if store is None:
+        return 1
+    if args.action == "retry":
+        if not args.ids and not args.dead:
+            print("newsradar: outbox retry needs alert IDs or --dead", file=sys.stderr)
+            return 2
+        with store.session.begin() as s:
+            q = update(Outbox).where(Outbox.status == "dead" if args.dead else Outbox.id.in_(args.ids))
+            count = s.execute(q.values(status="pending", attempts=0, next_attempt=utcnow(), created=utcnow(),
+                                       reported=False)).rowcount
+        print(f"{count} alerts queued again; they go out on the next pass or within seconds in the daemon")
+        return 0
+    with store.session() as s:
+        q = select(Outbox, Story.title).join(Story, Story.id == Outbox.story_id).order_by(Outbox.id.desc())
+        if not args.all:
+            q = q.where(Outbox.status != "sent")
+        rows = list(s.execute(q.limit(500)))
+    for row, title in rows:
+        item = {"id": row.id, "status": row.status, "notifier": row.notifier, "target": row.target,
+                "attempts": row.attempts, "last_error": row.last_error, "story": title,
+                "next_attempt": row.next_attempt.isoformat() + "+00:00" if row.status == "pending" else None,
+                "created": row.created.isoformat() + "+00:00"}
+        if args.json:
+            print(json.dumps(item, ensure_ascii=False))
+        else:
+            err = f"  last error: {row.last_error}" if row.last_error else ""
+            print(f"nr-{row.id:<6} {row.status:<8} {row.notifier:<14} attempts={row.attempts}  {title}{err}")
+    if not rows and not args.json:
+        print("outbox is empty: nothing pending, failed or dead")
+    return 0
+
+
+def status(args: argparse.Namespace, config: Config) -> int:
+    from sqlalchemy import func, select
+
+    from crawler.cli import open_store
+    from crawler.health import silent_after
+    from crawler.store import Match, Outbox, Story, utcnow
+
+    store = open_store(config)
+    if store is None:
+        return 1
+    health = store.health()
+    now = utcnow()
+    since = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    with store.session() as s:
+        outbox_counts = dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
+        today = dict(s.execute(
+            select(Match.rule, func.count()).join(Story, Story.id == Match.story_id)
+            .where(Match.alerted.is_(True), Story.first_seen >= since).group_by(Match.rule)).all())
+    sources = []
+    for src in config.sources:
+        h = health.get(src.name)
+        next_run = (h.last_poll + src.every) if (h and h.last_poll and not src.cron) else None
+        sources.append({
+            "name": src.name, "type": src.type, "schedule": src.cron or f"every {_human(src.every)}",
+            "enabled": src.enabled, "health": h.state if h else "never polled",
+            "last_poll": _iso(h.last_poll if h else None), "last_success": _iso(h.last_success if h else None),
+            "last_error": h.last_error if h and h.failures else None, "failures": h.failures if h else 0,
+            "stories": h.stories if h else 0, "next_run": _iso(max(next_run, now) if next_run else None),
+            "silent_after": _human(silent_after(config, src)),
+        })
+    report = {
+        "sources": sources,
+        "rules": [{"name": r.name, "alerts_today": today.get(r.name, 0), "notify": list(r.notify)} for r in config.rules],
+        "outbox": {k: outbox_counts.get(k, 0) for k in ("pending", "sending", "sent", "dead")},
+    }
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    _print_status(report)
+    return 0
+
+
+def _print_status(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title="sources")
+    for col in ("name", "type", "schedule", "health", "last poll", "next run", "stories", "last error"):
+        table.add_column(col)
+    for s in report["sources"]:
+        table.add_row(s["name"], s["type"], s["schedule"], s["health"], s["last_poll"] or "-", s["next_run"] or "-",
+                      str(s["stories"]), s["last_error"] or "")
+    console.print(table)
+    rules = Table(title="rules")
+    for col in ("rule", "alerts today", "notify"):
+        rules.add_column(col)
+    for r in report["rules"]:
+        rules.add_row(r["name"], str(r["alerts_today"]), ", ".join(r["notify"]))
+    console.print(rules)
+    o = report["outbox"]
+    console.print(f"outbox: {o['pending']} pending, {o['sending']} sending, {o['sent']} sent, {o['dead']} dead")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.replace(tzinfo=timezone.utc).isoformat(timespec="seconds") if value else None
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -68,6 +68,8 @@ class Fetch(_Model):
     retries: int = Field(1, ge=0, le=5)
     robots: bool = True
     user_agent: str | None = None
+    poll_timeout: Duration = timedelta(minutes=10)
+    parallel_sources: int = Field(8, ge=1, le=128)
 
 
 class Source(_Model):
@@ -119,6 +121,12 @@ class Health(_Model):
     silent_after: Duration | None = None
 
 
+class Daemon(_Model):
+    reload_check: Duration = timedelta(seconds=1)
+    outbox_every: Duration = timedelta(seconds=5)
+    shutdown_grace: Duration = timedelta(seconds=30)
+
+
 class Config(_Model):
     store: str = "sqlite:///newsradar.db"
     timezone: str = "UTC"
@@ -133,6 +141,7 @@ class Config(_Model):
     ops: str | None = None
     metrics: Metrics | None = None
     health: Health = Health()
+    daemon: Daemon = Daemon()
     # Where the file was read from; set by load_config, not a key of the file.
     path: Path | None = Field(None, exclude=True)
 
@@ -272,10 +281,7 @@ def _cross_check(config: Config) -> list[tuple[tuple, str]]:
                 out.append((("rules", i, "notify", j), f"rule '{rule.name}' notifies unknown notifier '{target}'{hint}"))
     if config.ops and config.ops not in config.notifiers:
         out.append((("ops",), f"ops names unknown notifier '{config.ops}'"))
-    try:  # TEMP until alerts modules land
-        out.extend(_check_alerts(config))
-    except ImportError:
-        pass
+    out.extend(_check_alerts(config))
     return out
 
 
@@ -301,7 +307,6 @@ def _check_alerts(config: Config) -> list[tuple[tuple, str]]:
                 continue
             try:
                 renderer.check(Renderer.channel_for(url), notifier.template)
-                renderer.check_digest(Renderer.channel_for(url), notifier.template)
             except TemplateProblem as exc:
                 out.append((("notifiers", name, "template"), f"notifier '{name}': {exc}"))
     return out

@@ -34,5 +34,5 @@ def setup(level: str = "INFO", fmt: str = "text") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Scrapy and apprise talk a lot at INFO; newsradar's own poll lines say what a user needs.
-    for noisy in ("scrapy", "twisted", "apprise", "trafilatura", "htmldate", "charset_normalizer", "filelock"):
+    for noisy in ("scrapy", "twisted", "apprise", "apscheduler", "trafilatura", "htmldate", "charset_normalizer", "filelock"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -16,20 +16,24 @@ log = logging.getLogger("newsradar.run")
 
 
 def run_once(config: Config, store: Store) -> int:
-    from crawler.wiring import ingest_for, deliver_due
+    from crawler.wiring import Delivery, ingest_for
 
     poller = Poller(config, store, ingest=ingest_for)
+    delivery = Delivery(store, config)
 
     async def main() -> int:
         try:
+            await delivery.recover()
             results = await poller.poll_all()
-            await deliver_due(poller, config)
+            report = await delivery.send_due()
         finally:
             poller.close()
+            delivery.close()
         failed = [r for r in results if not r.ok]
         log.info(
-            "pass done: %d sources, %d failed, %d new stories, %d alerts",
+            "pass done: %d sources, %d failed, %d new stories, %d alerts queued, %d sent, %d to retry, %d dead",
             len(results), len(failed), sum(r.new for r in results), sum(r.alerts for r in results),
+            report.sent, report.retried, len(report.dead),
         )
         return 0
 

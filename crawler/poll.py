@@ -115,11 +115,14 @@ class Poller:
             crawler = self.runner.create_crawler(SPIDERS[source.type])
             crawler.newsradar = ctx
             ctx.crawler = crawler
-            await self.runner.crawl(crawler, source=spider_args(self.config, source))
+            task = self.runner.crawl(crawler, source=spider_args(self.config, source))
+            timed_out = not await _finish(task, crawler, self.config.fetch.poll_timeout.total_seconds())
             result = _result(source.name, crawler.stats.get_stats())
+            if timed_out:
+                result.ok, result.error = False, f"poll timed out after {self.config.fetch.poll_timeout}"
             if result.ok and ctx.fresh_validators:
                 await loop.run_in_executor(self.io, self.store.save_validators, source.name, ctx.fresh_validators)
-        except Exception as exc:  # the poll of one source must never take the others down
+        except (Exception, SystemExit) as exc:  # one source's poll never takes the others (or the process) down
             log.exception("poll of %s crashed", source.name)
             result = PollResult(source.name, ok=False, error=f"{type(exc).__name__}: {exc}")
         result.ms = int((time.monotonic() - started) * 1000)
@@ -141,6 +144,27 @@ class Poller:
     def close(self) -> None:
         self.cpu.shutdown(wait=True, cancel_futures=True)
         self.io.shutdown(wait=True)
+
+
+async def _finish(task: asyncio.Task, crawler: Any, timeout: float) -> bool:
+    """Wait for a crawl; past `timeout`, stop it. Only a running engine is stopped: stopping a crawler that is
+    still starting hangs (scrapy#6916), so that case waits for it to start first, within a hard limit."""
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout)
+        return True
+    except asyncio.TimeoutError:
+        log.warning("poll of %s exceeded %.0fs: stopping it", crawler.spider.source["name"], timeout)
+    for _ in range(100):
+        engine = getattr(crawler, "_engine", None)
+        if engine is not None and engine.running:
+            break
+        await asyncio.sleep(0.1)
+    try:
+        await asyncio.wait_for(crawler.stop_async(), 30)
+        await asyncio.wait_for(asyncio.shield(task), 30)
+    except (asyncio.TimeoutError, RuntimeError):
+        log.error("poll of %s could not be stopped cleanly", crawler.spider.source["name"])
+    return False
 
 
 def spider_args(config: Config, source: Source) -> dict[str, Any]:

@@ -123,8 +123,9 @@ class Outbox(Base):
     notifier: Mapped[str] = mapped_column(String(200))
     target: Mapped[int] = mapped_column(Integer, default=0)  # index into the notifier's apprise URLs
     rules: Mapped[list] = mapped_column(JSON)  # [[rule, [term, ...]], ...]
+    snippet: Mapped[list | None] = mapped_column(JSON)  # [before, match, after] around the first hit
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sent|dead
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sending|sent|dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt: Mapped[datetime] = mapped_column(DateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -303,6 +304,17 @@ class Store:
             q = q.limit(limit)
         with self.session() as s:
             return list(s.scalars(q))
+
+    def update_health(self, source: str, update: Callable[[SourceHealth], Any]) -> Any:
+        """Apply `update` to the source's health record in one transaction and return what it returns."""
+        with self.session.begin() as s:
+            row = s.get(SourceHealth, source) or SourceHealth(source=source, state="ok", failures=0, polls=0, stories=0)
+            s.add(row)
+            return update(row)
+
+    def health(self) -> dict[str, SourceHealth]:
+        with self.session() as s:
+            return {h.source: h for h in s.scalars(select(SourceHealth))}
 
     def matches_for(self, story_ids: Sequence[int]) -> dict[int, list[Match]]:
         out: dict[int, list[Match]] = {}

@@ -1,0 +1,174 @@
+"""The transactional outbox: which alerts a story owes, and delivering them at least once.
+
+Planning (`planner`) runs inside the transaction that stores a story (crawler.store.Store.add_story), so a story,
+its rule matches and its outbox rows are written together or not at all:
+1. every rule is matched against the story's title and main text (alerts.rules, pure);
+2. the matches are stored with the story, alerted or not;
+3. a story older than `max_age` (the source's, else the global one; a story with no date counts as fresh) is
+   stored but owes no alert, so a new source does not flood its archive;
+4. a syndicated copy owes nothing for a rule its original already matched;
+5. the remaining rules are grouped by notifier: ONE row per (story, notifier, target URL), naming every rule
+   and term routed there. A notifier with several apprise URLs gets a row per URL, so a retry never resends to
+   a target that already succeeded.
+
+Sending (`Sender.send_due`) claims due rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer), marks
+them `sending`, renders and delivers each through apprise, then marks it `sent`, or schedules a retry with
+exponential backoff and jitter (honouring Retry-After), or `dead` after a permanent error, `max_attempts` or
+`max_age`. A crash between claim and mark leaves rows `sending`; `recover()` (run at start-up, under the
+one-instance lock) puts them back to `pending`: at least once, and at most one duplicate per crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select, update
+
+from alerts.normalize import snippet as cut_snippet
+from alerts.notify import Delivery, deliver, mask_url
+from alerts.render import Alert, Renderer, Snippet
+from alerts.rules import RuleSet
+from crawler.config import Config
+from crawler.store import Match, Outbox, Planner, Store, Story, utcnow
+
+log = logging.getLogger("newsradar.outbox")
+
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+CLAIM_BATCH = 200
+
+
+def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow) -> Planner:
+    def plan(story: Story, already: set[str]) -> tuple[list[Match], list[Outbox]]:
+        found = rules.match(story.title or "", story.text or "")
+        matches = [Match(story_id=story.id, rule=m.rule, terms=list(m.terms)) for m in found]
+        source = next((s for s in config.sources if s.name == story.source), None)
+        max_age = (source.max_age if source and source.max_age else None) or config.max_age
+        current = now()
+        if story.published is not None and not story.date_is_first_seen and story.published < current - max_age:
+            return matches, []
+        owed = [m for m in found if m.rule not in already]
+        by_notifier: dict[str, list] = {}
+        for m in owed:
+            for name in m.notify:
+                by_notifier.setdefault(name, []).append(m)
+        for m in matches:
+            m.alerted = any(m.rule == o.rule for o in owed)
+        rows = []
+        for name, routed in by_notifier.items():
+            notifier = config.notifiers.get(name)
+            if notifier is None:
+                continue
+            first = routed[0].hits[0] if routed[0].hits else None
+            snip = None
+            if first is not None:
+                source_text = story.title if first.field == "title" else story.text
+                snip = list(cut_snippet(source_text or "", first.start, first.end, 200))
+            for target in range(len(notifier.url)):
+                rows.append(Outbox(
+                    story_id=story.id, notifier=name, target=target,
+                    rules=[[m.rule, list(m.terms)] for m in routed], snippet=snip,
+                    urgent=any(m.urgent for m in routed), status="pending",
+                    next_attempt=current, created=current, attempts=0,
+                ))
+        return matches, rows
+
+    return plan
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retried: int = 0
+    dead: list[int] = field(default_factory=list)
+
+
+def alert_for(row: Outbox, story: Story) -> Alert:
+    published = story.published.replace(tzinfo=timezone.utc) if story.published else None
+    snip = Snippet(*row.snippet) if row.snippet else None
+    return Alert(
+        id=f"nr-{row.id}", title=story.title or story.url, url=story.url, source=story.source,
+        published=published, published_is_first_seen=story.date_is_first_seen,
+        matches=tuple((rule, tuple(terms)) for rule, terms in row.rules), snippet=snip, urgent=row.urgent,
+    )
+
+
+class Sender:
+    """Delivers due outbox rows. Blocking (apprise is): run it on a thread of its own, never on the reactor."""
+
+    def __init__(self, store: Store, config: Config, *, send: Callable[..., Delivery] = deliver,
+                 clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None):
+        self.store = store
+        self.config = config
+        self.renderer = Renderer(config.timezone, config.template_dirs())
+        self.send = send
+        self.clock = clock
+        self.rng = rng or random.Random()
+
+    def recover(self) -> int:
+        """Rows left `sending` by a crash go back to `pending` (call only while holding the instance lock)."""
+        with self.store.session.begin() as s:
+            result = s.execute(update(Outbox).where(Outbox.status == "sending").values(status="pending"))
+            return result.rowcount or 0
+
+    def claim(self) -> list[tuple[Outbox, Story]]:
+        now = self.clock()
+        with self.store.session.begin() as s:
+            q = (select(Outbox).where(Outbox.status == "pending", Outbox.next_attempt <= now)
+                 .order_by(Outbox.urgent.desc(), Outbox.id).limit(CLAIM_BATCH).with_for_update(skip_locked=True))
+            rows = list(s.scalars(q))
+            for row in rows:
+                row.status = "sending"
+            stories = {st.id: st for st in s.scalars(select(Story).where(Story.id.in_({r.story_id for r in rows})))}
+            return [(row, stories[row.story_id]) for row in rows]
+
+    def send_due(self) -> SendReport:
+        report = SendReport()
+        for row, story in self.claim():
+            notifier = self.config.notifiers.get(row.notifier)
+            if notifier is None or row.target >= len(notifier.url):
+                self._finish(row, Delivery(False, f"notifier '{row.notifier}' is no longer configured", permanent=True), report)
+                continue
+            url = notifier.url[row.target]
+            try:
+                message = self.renderer.render(Renderer.channel_for(url), alert_for(row, story), notifier.template)
+            except Exception as exc:  # a template that broke after validation: keep the row, say why
+                self._finish(row, Delivery(False, f"render failed: {exc}"), report)
+                continue
+            self._finish(row, self.send(url, message), report)
+        return report
+
+    def _finish(self, row: Outbox, result: Delivery, report: SendReport) -> None:
+        now = self.clock()
+        notifier = self.config.notifiers.get(row.notifier)
+        attempts = row.attempts + 1
+        values: dict = {"attempts": attempts}
+        if result.ok:
+            values.update(status="sent", sent_at=now, last_error=None)
+            report.sent += 1
+        else:
+            max_attempts = notifier.max_attempts if notifier else 1
+            max_age = notifier.max_age if notifier else timedelta(0)
+            values["last_error"] = result.error or "delivery failed"
+            if result.permanent or attempts >= max_attempts or now - row.created >= max_age:
+                values["status"] = "dead"
+                report.dead.append(row.id)
+                where = mask_url(notifier.url[row.target]) if notifier and row.target < len(notifier.url) else row.notifier
+                log.error("alert nr-%d to %s is dead after %d attempts: %s", row.id, where, attempts, values["last_error"])
+            else:
+                values.update(status="pending", next_attempt=now + self.backoff(attempts, result.retry_after))
+                report.retried += 1
+                log.warning("alert nr-%d to %s failed (attempt %d), retrying: %s", row.id, row.notifier, attempts, values["last_error"])
+        with self.store.session.begin() as s:
+            s.execute(update(Outbox).where(Outbox.id == row.id).values(**values))
+
+    def backoff(self, attempts: int, retry_after: float | None) -> timedelta:
+        delay = min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_CAP)
+        delay *= self.rng.uniform(0.8, 1.2)  # jitter: a recovering service is not hit by every retry at once
+        if retry_after is not None:
+            delay = max(delay, timedelta(seconds=retry_after))
+        return delay

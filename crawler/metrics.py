@@ -1,0 +1,61 @@
+"""Optional Prometheus metrics (`metrics: {port: 9464}`): polls, errors, stories, alerts, outbox, poll latency.
+
+Without a `metrics:` section, or without prometheus-client installed (`pip install newsradar[metrics]`), every
+method is a no-op, so callers never check.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class Metrics:
+    def __init__(self, registry: Any = None):
+        self.enabled = registry is not None
+        self._server: Any = None
+        if not self.enabled:
+            return
+        from prometheus_client import Counter, Histogram
+
+        self.polls = Counter("newsradar_polls", "Polls by source and status", ["source", "status"], registry=registry)
+        self.stories = Counter("newsradar_stories", "New stories by source", ["source"], registry=registry)
+        self.alerts = Counter("newsradar_alerts_queued", "Alerts queued by source", ["source"], registry=registry)
+        self.delivered = Counter("newsradar_alerts_delivered", "Alerts by outcome", ["outcome"], registry=registry)
+        self.latency = Histogram("newsradar_poll_seconds", "Poll duration", ["source"], registry=registry,
+                                 buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
+
+    @classmethod
+    def start(cls, settings: Any) -> Metrics:
+        if settings is None:
+            return cls()
+        try:
+            from prometheus_client import CollectorRegistry, start_http_server
+        except ImportError:
+            log.warning("metrics: prometheus-client is not installed (pip install 'newsradar[metrics]')")
+            return cls()
+        registry = CollectorRegistry()
+        metrics = cls(registry)
+        metrics._server = start_http_server(settings.port, settings.host, registry=registry)
+        log.info("metrics on http://%s:%d/metrics", settings.host, settings.port)
+        return metrics
+
+    def poll(self, result: Any) -> None:
+        if self.enabled:
+            self.polls.labels(result.source, result.status).inc()
+            self.stories.labels(result.source).inc(result.new)
+            self.alerts.labels(result.source).inc(result.alerts)
+            self.latency.labels(result.source).observe(result.ms / 1000)
+
+    def sent(self, report: Any) -> None:
+        if self.enabled:
+            self.delivered.labels("sent").inc(report.sent)
+            self.delivered.labels("retry").inc(report.retried)
+            self.delivered.labels("dead").inc(len(report.dead))
+
+    def stop(self) -> None:
+        if self._server is not None:
+            server, _thread = self._server
+            server.shutdown()
