@@ -25,12 +25,14 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 
 from sqlalchemy import select, update
 
 from alerts.normalize import snippet as cut_snippet
-from alerts.notify import Delivery, deliver, mask_url
-from alerts.render import Alert, Renderer, Snippet
+from alerts.notify import Delivery, deliver
+from alerts.policy import Due, decide
+from alerts.render import Alert, Message, Renderer, Snippet
 from alerts.rules import RuleSet
 from crawler.config import Config
 from crawler.store import Match, Outbox, Planner, Store, Story, utcnow
@@ -82,8 +84,10 @@ def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow
 
 @dataclass
 class SendReport:
-    sent: int = 0
+    sent: int = 0  # alerts delivered (a digest counts each alert in it)
+    messages: int = 0
     retried: int = 0
+    held: int = 0
     dead: list[int] = field(default_factory=list)
 
 
@@ -95,6 +99,14 @@ def alert_for(row: Outbox, story: Story) -> Alert:
         published=published, published_is_first_seen=story.date_is_first_seen,
         matches=tuple((rule, tuple(terms)) for rule, terms in row.rules), snippet=snip, urgent=row.urgent,
     )
+
+
+def with_alert_header(url: str, alert_ids: str) -> str:
+    """Mail targets carry the alert id in an `X-Newsradar-Alert` header (apprise's `+Header=value`), so a rare
+    duplicate is recognisable by a filter, not only by reading the footer."""
+    if Renderer.channel_for(url) != "mail":
+        return url
+    return f"{url}{'&' if '?' in url else '?'}+X-Newsradar-Alert={quote(alert_ids[:200], safe='')}"
 
 
 class Sender:
@@ -119,7 +131,7 @@ class Sender:
         now = self.clock()
         with self.store.session.begin() as s:
             q = (select(Outbox).where(Outbox.status == "pending", Outbox.next_attempt <= now)
-                 .order_by(Outbox.urgent.desc(), Outbox.id).limit(CLAIM_BATCH).with_for_update(skip_locked=True))
+                 .order_by(Outbox.id).limit(CLAIM_BATCH).with_for_update(skip_locked=True))
             rows = list(s.scalars(q))
             for row in rows:
                 row.status = "sending"
@@ -128,43 +140,108 @@ class Sender:
 
     def send_due(self) -> SendReport:
         report = SendReport()
+        groups: dict[tuple[str, int], list[tuple[Outbox, Story]]] = {}
         for row, story in self.claim():
-            notifier = self.config.notifiers.get(row.notifier)
-            if notifier is None or row.target >= len(notifier.url):
-                self._finish(row, Delivery(False, f"notifier '{row.notifier}' is no longer configured", permanent=True), report)
+            groups.setdefault((row.notifier, row.target), []).append((row, story))
+        for (name, target), group in groups.items():
+            notifier = self.config.notifiers.get(name)
+            if notifier is None or target >= len(notifier.url):
+                gone = Delivery(False, f"notifier '{name}' is no longer configured", permanent=True)
+                for row, _ in group:
+                    self._finish([row], gone, report)
                 continue
-            url = notifier.url[row.target]
-            try:
-                message = self.renderer.render(Renderer.channel_for(url), alert_for(row, story), notifier.template)
-            except Exception as exc:  # a template that broke after validation: keep the row, say why
-                self._finish(row, Delivery(False, f"render failed: {exc}"), report)
-                continue
-            self._finish(row, self.send(url, message), report)
+            self._send_group(notifier, notifier.url[target], group, report)
+        if report.dead:
+            self._report_dead(report)
         return report
 
-    def _finish(self, row: Outbox, result: Delivery, report: SendReport) -> None:
+    def _send_group(self, notifier, url: str, group: list[tuple[Outbox, Story]], report: SendReport) -> None:
         now = self.clock()
-        notifier = self.config.notifiers.get(row.notifier)
-        attempts = row.attempts + 1
-        values: dict = {"attempts": attempts}
-        if result.ok:
-            values.update(status="sent", sent_at=now, last_error=None)
-            report.sent += 1
-        else:
-            max_attempts = notifier.max_attempts if notifier else 1
-            max_age = notifier.max_age if notifier else timedelta(0)
-            values["last_error"] = result.error or "delivery failed"
-            if result.permanent or attempts >= max_attempts or now - row.created >= max_age:
-                values["status"] = "dead"
-                report.dead.append(row.id)
-                where = mask_url(notifier.url[row.target]) if notifier and row.target < len(notifier.url) else row.notifier
-                log.error("alert nr-%d to %s is dead after %d attempts: %s", row.id, where, attempts, values["last_error"])
+        rows = {row.id: (row, story) for row, story in group}
+        plan = decide(
+            [Due(r.id, r.urgent, r.created, r.held) for r, _ in group], now, self.config.tz,
+            quiet=notifier.quiet, digest=notifier.digest, max_per_hour=notifier.max_per_hour,
+            sent_last_hour=self._recent_sends(group[0][0], now) if notifier.max_per_hour else [],
+        )
+        if plan.hold:
+            with self.store.session.begin() as s:
+                for row_id, until in plan.hold.items():
+                    s.execute(update(Outbox).where(Outbox.id == row_id).values(status="pending", next_attempt=until, held=True))
+            report.held += len(plan.hold)
+        channel = Renderer.channel_for(url)
+        for row_id in plan.single:
+            row, story = rows[row_id]
+            alert = alert_for(row, story)
+            render = lambda: [self.renderer.render(channel, alert, notifier.template)]  # noqa: E731
+            self._finish([row], self._deliver(url, alert.id, render, notifier), report)
+        if plan.digest:
+            batch = [rows[i] for i in plan.digest]
+            alerts = [alert_for(r, st) for r, st in batch]
+            ids = ",".join(a.id for a in alerts)
+            render = lambda: self.renderer.render_digest(channel, alerts, notifier.template)  # noqa: E731
+            self._finish([r for r, _ in batch], self._deliver(url, ids, render, notifier), report,
+                         batch=f"d{plan.digest[0]}")
+
+    def _deliver(self, url: str, ids: str, render: Callable[[], list], notifier) -> Delivery:
+        try:
+            messages = render()
+        except Exception as exc:  # a template that broke after validation: keep the rows, say why
+            return Delivery(False, f"render failed: {type(exc).__name__}: {exc}")
+        for message in messages:  # a digest too long for the service goes as several messages, in order
+            result = self.send(with_alert_header(url, ids), message, timeout=notifier.timeout.total_seconds())
+            if not result.ok:
+                return result
+        return Delivery(True)
+
+    def _recent_sends(self, row: Outbox, now: datetime) -> list[datetime]:
+        """When each message to this target went out in the last hour (a digest is one message)."""
+        with self.store.session() as s:
+            found = s.execute(select(Outbox.id, Outbox.batch, Outbox.sent_at).where(
+                Outbox.notifier == row.notifier, Outbox.target == row.target, Outbox.status == "sent",
+                Outbox.sent_at > now - timedelta(hours=1)))
+            return list({batch or f"r{i}": sent for i, batch, sent in found}.values())
+
+    def _finish(self, rows: list[Outbox], result: Delivery, report: SendReport, batch: str | None = None) -> None:
+        now = self.clock()
+        for row in rows:
+            notifier = self.config.notifiers.get(row.notifier)
+            attempts = row.attempts + 1
+            values: dict = {"attempts": attempts}
+            if result.ok:
+                values.update(status="sent", sent_at=now, last_error=None, batch=batch)
+                report.sent += 1
             else:
-                values.update(status="pending", next_attempt=now + self.backoff(attempts, result.retry_after))
-                report.retried += 1
-                log.warning("alert nr-%d to %s failed (attempt %d), retrying: %s", row.id, row.notifier, attempts, values["last_error"])
+                max_attempts = notifier.max_attempts if notifier else 1
+                max_age = notifier.max_age if notifier else timedelta(0)
+                values["last_error"] = result.error or "delivery failed"
+                if result.permanent or attempts >= max_attempts or now - row.created >= max_age:
+                    values["status"] = "dead"
+                    report.dead.append(row.id)
+                    log.error("alert nr-%d to %s is dead after %d attempts: %s", row.id, row.notifier, attempts,
+                              values["last_error"])
+                else:
+                    values.update(status="pending", next_attempt=now + self.backoff(attempts, result.retry_after))
+                    report.retried += 1
+                    log.warning("alert nr-%d to %s failed (attempt %d), retrying: %s", row.id, row.notifier,
+                                attempts, values["last_error"])
+            with self.store.session.begin() as s:
+                s.execute(update(Outbox).where(Outbox.id == row.id).values(**values))
+        report.messages += bool(result.ok)
+
+    def _report_dead(self, report: SendReport) -> None:
+        """Tell the operator once per dead alert (ops notifier if configured; the log and `outbox` always)."""
         with self.store.session.begin() as s:
-            s.execute(update(Outbox).where(Outbox.id == row.id).values(**values))
+            fresh = list(s.scalars(select(Outbox.id).where(Outbox.id.in_(report.dead), Outbox.reported.is_(False))))
+            s.execute(update(Outbox).where(Outbox.id.in_(fresh)).values(reported=True))
+        ops = self.config.notifiers.get(self.config.ops) if self.config.ops else None
+        if not fresh or ops is None:
+            return
+        text = (f"{len(fresh)} alert(s) could not be delivered and are dead: "
+                f"{', '.join(f'nr-{i}' for i in fresh)}. See `newsradar outbox`; `newsradar outbox retry --dead` replays.")
+        for url in ops.url:
+            result = self.send(url, Message(title="newsradar: undeliverable alerts", body=text, body_format="text"))
+            if not result.ok:
+                log.error("ops notifier failed too: %s", result.error)
 
     def backoff(self, attempts: int, retry_after: float | None) -> timedelta:
         delay = min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_CAP)

@@ -109,6 +109,7 @@ class Notifier(_Model):
     max_per_hour: int | None = Field(None, ge=1)
     max_attempts: int = Field(8, ge=1)
     max_age: Duration = timedelta(days=1)
+    timeout: Duration = timedelta(seconds=30)
 
 
 class Metrics(_Model):
@@ -298,8 +299,15 @@ def _check_alerts(config: Config) -> list[tuple[tuple, str]]:
         for index, key, message in exc.problems:
             loc = ("rules", index, *_key_path(key)) if index >= 0 else ("watchlists",)
             out.append((loc, message))
+    from alerts.policy import parse_quiet
+
     renderer = Renderer(config.timezone, config.template_dirs())
     for name, notifier in config.notifiers.items():
+        if notifier.quiet:
+            try:
+                parse_quiet(notifier.quiet)
+            except ValueError as exc:
+                out.append((("notifiers", name, "quiet"), f"notifier '{name}': {exc}"))
         for j, url in enumerate(notifier.url):
             problem = check_url(url)
             if problem:

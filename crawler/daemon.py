@@ -140,8 +140,6 @@ class Daemon:
             log.exception("sending the outbox failed; it is retried on the next run")
             return
         self.metrics.sent(report)
-        for alert_id in report.dead:
-            await self._ops(f"alert nr-{alert_id} could not be delivered and is dead; see `newsradar outbox`")
 
     async def _health(self, source: Source, result: PollResult) -> None:
         config = self.config

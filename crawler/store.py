@@ -132,6 +132,7 @@ class Outbox(Base):
     created: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     batch: Mapped[str | None] = mapped_column(String(64))  # the digest message it went out in, if any
+    held: Mapped[bool] = mapped_column(Boolean, default=False)  # deferred by quiet hours, digest or rate limit
     reported: Mapped[bool] = mapped_column(Boolean, default=False)  # dead rows: operator told once
 
 
