@@ -12,11 +12,11 @@ import io
 import json
 import sys
 import urllib.request
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from crawler.settings import USER_AGENT
+from crawler.workers import process_pool
 
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -40,7 +40,7 @@ def extract_one(source: str) -> dict[str, Any]:
 
 def run_extract(inputs: list[str], as_json: bool, workers: int | None = None) -> int:
     failed = 0
-    with ProcessPoolExecutor(workers) as pool:
+    with process_pool(workers) as pool:
         for row in pool.map(extract_one, inputs, chunksize=max(1, len(inputs) // 64)):
             failed += "error" in row
             if as_json:

@@ -25,6 +25,7 @@ from typing import Any
 from crawler.config import Config, Source
 from crawler.settings import scrapy_settings
 from crawler.store import Added, NewStory, Store
+from crawler.workers import process_pool
 
 log = logging.getLogger("newsradar.poll")
 
@@ -87,8 +88,7 @@ class Poller:
         self.use(config)
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # spawn, not fork: forking a process that runs a reactor and threads copies locks in unknown states.
-        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+        return process_pool(self._workers)
 
     def use(self, config: Config) -> None:
         """Switch to a new (already validated) config: later polls use it; running ones finish on the old one."""

@@ -28,6 +28,8 @@ def scrapy_settings(config: Config) -> dict[str, Any]:
         "RETRY_TIMES": fetch.retries,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,  # Scrapy 2.19 would start a code-running HTTP server per crawler
+        "DOWNLOADER": "crawler.downloader.PoliteDownloader",
         "LOG_LEVEL": "WARNING",
         "HTTPCACHE_ENABLED": False,
         "DNS_TIMEOUT": 15,

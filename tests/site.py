@@ -34,11 +34,14 @@ class Site:
         self.pages: dict[str, Page] = {}
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self.lock = threading.Lock()
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else ~40 ms stalls on small responses (delayed ACK)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -46,7 +49,10 @@ class Site:
             def do_GET(self) -> None:
                 site._serve(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # the default 5 drops connections under a crawl's burst
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}"
@@ -80,8 +86,18 @@ class Site:
         if page is None:
             self._send(handler, 404, b"not found", "text/plain", {})
             return
-        if page.delay:
-            time.sleep(page.delay)
+        with self.lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if page.delay:
+                time.sleep(page.delay)
+            self._answer(handler, page)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _answer(self, handler: BaseHTTPRequestHandler, page: Page) -> None:
         etag = '"' + hashlib.sha1(page.body).hexdigest()[:16] + '"'
         modified = formatdate(page.modified, usegmt=True)
         headers = dict(page.headers)

@@ -50,7 +50,7 @@ def _run(site, tmp_path, smtp, hook, extra_pages=None):
     slack_url = "slack://T1234ABCD/B5678EFGH/abcdefghijklmnopqrstuvwx"
     config = tmp_path / "config.yaml"
     config.write_text(site_config(urls, "sqlite:///store.db") + _rules(smtp.url(), hook_url, slack_url))
-    env = {"PYTHONPATH": f"{ROOT / 'tests' / 'slackhook'}:{ROOT}", "NEWSRADAR_TEST_SLACK_WEBHOOK": f"{hook.url}/slack"}
+    env = {"PYTHONPATH": f"{ROOT / 'tests' / 'hooks'}:{ROOT}", "NEWSRADAR_TEST_SLACK_WEBHOOK": f"{hook.url}/slack"}
     proc = newsradar("run", "--once", "-c", str(config), env=env)
     return config, env, proc
 
@@ -105,7 +105,7 @@ def test_sidebar_only_excluded_and_stale_stories_do_not_alert(site, tmp_path, sm
         "    links: \"a.headline\"", "    links: \"a.headline\"\n    max_age: 30d")
     config.write_text(text)
     before = len(http_receiver.requests) + len(smtp_server.messages)
-    env = {"PYTHONPATH": f"{ROOT / 'tests' / 'slackhook'}:{ROOT}",
+    env = {"PYTHONPATH": f"{ROOT / 'tests' / 'hooks'}:{ROOT}",
            "NEWSRADAR_TEST_SLACK_WEBHOOK": f"{http_receiver.url}/slack"}
     newsradar("run", "--once", "-c", str(config), env=env)
     assert len(http_receiver.requests) + len(smtp_server.messages) == before
@@ -126,7 +126,7 @@ def test_hostile_titles_reach_slack_and_html_mail_inert(site, tmp_path, smtp_ser
     config = tmp_path / "config.yaml"
     config.write_text(site_config(urls, "sqlite:///store.db") + _rules(smtp_server.url(), hook_url,
                                                                       "slack://T1234ABCD/B5678EFGH/abcdefghijklmnopqrstuvwx"))
-    env = {"PYTHONPATH": f"{ROOT / 'tests' / 'slackhook'}:{ROOT}", "NEWSRADAR_TEST_SLACK_WEBHOOK": f"{http_receiver.url}/slack"}
+    env = {"PYTHONPATH": f"{ROOT / 'tests' / 'hooks'}:{ROOT}", "NEWSRADAR_TEST_SLACK_WEBHOOK": f"{http_receiver.url}/slack"}
     newsradar("run", "--once", "-c", str(config), env=env)
     slack = [r for r in http_receiver.requests if r.path.startswith("/slack")]
     hostile = [r.text for r in slack if "wins" in r.text]

@@ -103,3 +103,20 @@ def test_an_article_that_failed_is_not_refetched_every_poll(site, tmp_path):
     site.add("/markets/", f'<html><body><a class="headline" href="/news/broken.html?utm_source=x">x</a></body></html>')
     newsradar("run", "--once", "-c", str(config))
     assert site.hits["/news/broken.html"] == hits
+
+
+def test_per_domain_concurrency_holds_even_without_a_download_delay(site, tmp_path):
+    links = []
+    for i in range(8):
+        site.add(f"/slow/{i}.html", f"<html><body><h1>Slow {i}</h1><p>{'text ' * 80}</p></body></html>", delay=0.3)
+        links.append(f'<a class="headline" href="/slow/{i}.html">{i}</a>')
+    site.add("/markets/", "<html><body>" + "".join(links) + "</body></html>")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"""store: sqlite:///store.db
+fetch: {{delay: 0s, per_domain: 2, concurrency: 16}}
+sources:
+  - {{name: slow, type: html, url: "{site.url('/markets/')}", links: a.headline}}
+""")
+    newsradar("run", "--once", "-c", str(config))
+    assert sum(site.hits[f"/slow/{i}.html"] for i in range(8)) == 8
+    assert site.peak_in_flight <= 2, f"{site.peak_in_flight} requests at once to one host"
