@@ -33,13 +33,29 @@ def simhash(text: str) -> int | None:
     toks = tokens(text)
     if len(toks) < MIN_TOKENS:
         return None
-    weights = [0] * 64
-    for i in range(len(toks) - 2):
-        h = int.from_bytes(hashlib.blake2b(" ".join(toks[i : i + 3]).encode(), digest_size=8).digest(), "big")
-        for bit in range(64):
-            weights[bit] += 1 if h >> bit & 1 else -1
-    value = sum(1 << bit for bit in range(64) if weights[bit] > 0)
+    shingles = len(toks) - 2
+    # Count the set bits of every position at once: each shingle hash is spread into 64 lanes of 20 bits
+    # (a byte at a time, from a table) and the spread integers are summed; a lane holds its bit's count.
+    total = 0
+    for i in range(shingles):
+        h = hashlib.blake2b(" ".join(toks[i : i + 3]).encode(), digest_size=8).digest()
+        total += sum(_SPREAD[byte] << (k * 8 * _LANE) for k, byte in enumerate(reversed(h)))
+    value = 0
+    for bit in range(64):
+        if (total >> (bit * _LANE) & _LANE_MASK) * 2 > shingles:
+            value |= 1 << bit
     return value - (1 << 64) if value >= 1 << 63 else value
+
+
+_LANE = 20  # bits per counter: room for a million shingles
+_LANE_MASK = (1 << _LANE) - 1
+_SPREAD = [sum(1 << (bit * _LANE) for bit in range(8) if byte >> bit & 1) for byte in range(256)]
+
+
+def fingerprints(title: str | None, text: str, url: str) -> tuple[str, int | None]:
+    """(content_hash, simhash) of a story. With no text, title and URL stand in for it: two stories with equally
+    empty texts must not become one."""
+    return content_hash(text or f"{title}\n{url}"), simhash(text)
 
 
 def distance(a: int, b: int) -> int:

@@ -1,5 +1,7 @@
 """What spiders hand to the pipelines. The only part of `crawler` that `spiders` import.
 
+Pipelines hand the store a `NewStory`: plain data, built in the extraction worker, fingerprints included.
+
 A spider yields an `ArticlePage` for every article it fetched (or, for a feed entry whose page could not be
 fetched, one with `body=None` and the feed's own title and summary in `hint`), and a `FetchFailure` for an article
 that yielded nothing. Pipelines turn pages into stories; they never see Scrapy responses.
@@ -8,6 +10,7 @@ that yielded nothing. Pipelines turn pages into stories; they never see Scrapy r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -35,3 +38,18 @@ class FetchFailure:
     source: str
     url: str
     error: str
+
+
+@dataclass(frozen=True)
+class NewStory:
+    url: str  # canonical
+    source: str
+    title: str | None
+    text: str
+    lang: str | None
+    published: datetime | None  # aware (offset kept) or naive UTC
+    date_is_first_seen: bool
+    origin: str = "page"  # page | feed (the listing's own title and summary)
+    aliases: tuple[str, ...] = ()  # other canonical URLs it was seen under
+    content_hash: str = ""  # crawler.fingerprint, computed off the reactor and store threads
+    simhash: int | None = None

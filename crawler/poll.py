@@ -24,7 +24,8 @@ from typing import Any
 
 from crawler.config import Config, Source
 from crawler.settings import scrapy_settings
-from crawler.store import Added, NewStory, Store
+from crawler.items import NewStory
+from crawler.store import Added, Store
 from crawler.workers import process_pool
 
 log = logging.getLogger("newsradar.poll")
@@ -97,10 +98,8 @@ class Poller:
         self.runner = self._runner_cls(scrapy_settings(config))
 
     async def warm_up(self) -> None:
-        """Start the extraction workers now rather than on the first article (each imports trafilatura)."""
-        from crawler.extract import extract_page
-
-        await asyncio.gather(*(asyncio.wrap_future(self.cpu.submit(extract_page, b"")) for _ in range(self._workers)))
+        """Start the extraction workers now rather than on the first article (each warms up as it starts)."""
+        await asyncio.gather(*(asyncio.wrap_future(self.cpu.submit(time.sleep, 0.2)) for _ in range(self._workers)))
 
     async def poll(self, source: Source) -> PollResult:
         from spiders import SPIDERS

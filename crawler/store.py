@@ -36,6 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from crawler import fingerprint
+from crawler.items import NewStory
 
 
 def utcnow() -> datetime:
@@ -149,19 +150,6 @@ class SourceHealth(Base):
     stories: Mapped[int] = mapped_column(Integer, default=0)
 
 
-@dataclass(frozen=True)
-class NewStory:
-    url: str  # canonical
-    source: str
-    title: str | None
-    text: str
-    lang: str | None
-    published: datetime | None  # aware (offset kept) or naive UTC
-    date_is_first_seen: bool
-    origin: str = "page"
-    aliases: tuple[str, ...] = ()  # other canonical URLs it was seen under
-
-
 @dataclass
 class Added:
     """What add_story decided. `status` is 'new', 'duplicate' (a syndicated copy) or 'known' (URL seen before)."""
@@ -239,9 +227,9 @@ class Store:
     def add_story(self, new: NewStory, window: timedelta, plan: Planner | None = None) -> Added:
         now = utcnow()
         urls = list(dict.fromkeys((new.url, *new.aliases)))
-        # With no text, title and URL stand in: equal empty texts must not make two stories one.
-        text_hash = fingerprint.content_hash(new.text or f"{new.title}\n{new.url}")
-        sim = fingerprint.simhash(new.text)
+        text_hash, sim = new.content_hash, new.simhash
+        if not text_hash:  # computed by the extraction worker where there is one
+            text_hash, sim = fingerprint.fingerprints(new.title, new.text, new.url)
         with self.session.begin() as s:
             hit = s.execute(select(StoryUrl.story_id).where(StoryUrl.url.in_(urls)).limit(1)).scalar()
             if hit is not None:

@@ -15,10 +15,9 @@ from urllib.parse import urlsplit
 from w3lib.html import remove_tags, replace_entities
 
 from crawler.dates import parse_datetime
-from crawler.extract import Page, extract_page
-from crawler.extract import _detect_lang as detect_lang  # TODO: public name once extract.py settles
-from crawler.items import ArticlePage, FetchFailure
-from crawler.store import NewStory
+from crawler.extract import Page, detect_lang, extract_page
+from crawler.fingerprint import fingerprints
+from crawler.items import ArticlePage, FetchFailure, NewStory
 from crawler.urls import canonical_url
 
 
@@ -33,6 +32,7 @@ def build_story(item: ArticlePage) -> NewStory | FetchFailure:
     published = (page.published if page else None) or parse_datetime(hint.published)
     seen_under = [canonical_url(u) for u in (item.url, item.link)]
     url = _canonical(page, item.url) or seen_under[0]
+    text_hash, sim = fingerprints(title, text, url)
     return NewStory(
         url=url,
         source=item.source,
@@ -43,6 +43,8 @@ def build_story(item: ArticlePage) -> NewStory | FetchFailure:
         date_is_first_seen=published is None,
         origin="page" if page and page.text else "feed",
         aliases=tuple(u for u in dict.fromkeys(seen_under) if u != url),
+        content_hash=text_hash,
+        simhash=sim,
     )
 
 

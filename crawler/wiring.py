@@ -7,7 +7,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from crawler.config import Config, compile_rules
-from crawler.store import Added, NewStory, Store
+from crawler.items import NewStory
+from crawler.store import Added, Store
 
 
 def ingest_for(config: Config, store: Store) -> Callable[[NewStory], Added]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.receivers import closed_port, http_receiver, smtp_server  # noqa: F401  (fixtures)
 from tests.site import site  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,8 @@
 - /markets/       a listing page linking the iFlytek story twice with different utm_ tails, a Big5 story and a
                   mislabelled story (header says iso-8859-1, body is UTF-8), plus nav links the selector ignores
 - /news-sitemap.xml  a sitemap index -> /sitemap-news.xml, a Google News sitemap with one story
-- /syndicated/iflytek.html  the iFlytek story republished with other chrome and title suffix
+- /syndicated/iflytek.html  the iFlytek story republished with other chrome and title suffix; the feed links it
+                  once `syndicate(site)` is called (after a first pass: "first seen" decides which is the copy)
 - /private/secret.html  disallowed by robots.txt, linked from the listing
 Each story's expected title, text fragments and time are in `STORIES`.
 """
@@ -119,17 +120,9 @@ def publish_site(site: Site) -> dict[str, str]:
         (s["gbk"]["title"], site.url(s["gbk"]["path"]), "Thu, 12 Jun 2025 02:00:00 GMT", "科大讯飞 星火"),
         (s["gone"]["title"], site.url(s["gone"]["path"]), "Tue, 10 Jun 2025 07:00:00 GMT",
          "<p>Only the feed summary survives &amp; it mentions iFlytek.</p>"),
-        ("Syndicated copy", site.url("/syndicated/iflytek.html"), "Wed, 11 Jun 2025 03:00:00 GMT", "copy"),
     ]
-    rss_items = "\n".join(
-        f"<item><title>{t}</title><link>{link}</link><pubDate>{d}</pubDate><description><![CDATA[{desc}]]></description></item>"
-        for t, link, d, desc in items
-    )
-    site.add("/rss.xml", f"""<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel><title>Deep News</title><link>{site.base}/</link><description>news</description>
-{rss_items}
-</channel></rss>""", "application/rss+xml")
-
+    site.feed_items = items
+    _publish_feed(site)
     iflytek = site.url(s["iflytek"]["path"])
     site.add("/markets/", f"""<html><head><meta charset="utf-8"><title>Markets</title></head><body>
 <nav><a href="/">Home</a><a href="/about">About</a></nav>
@@ -150,6 +143,25 @@ def publish_site(site: Site) -> dict[str, str]:
 <news:language>en</news:language></news:publication><news:publication_date>{s['sitemap']['published']}</news:publication_date>
 <news:title>{s['sitemap']['title']}</news:title></news:news></url></urlset>""", "application/xml")
     return {"feed": site.url("/rss.xml"), "listing": site.url("/markets/"), "sitemap": site.url("/news-sitemap.xml")}
+
+
+def _publish_feed(site: Site) -> None:
+    rss_items = "\n".join(
+        f"<item><title>{t}</title><link>{link}</link><pubDate>{d}</pubDate><description><![CDATA[{desc}]]></description></item>"
+        for t, link, d, desc in site.feed_items
+    )
+    site.add("/rss.xml", f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Deep News</title><link>{site.base}/</link><description>news</description>
+{rss_items}
+</channel></rss>""", "application/rss+xml")
+
+
+def syndicate(site: Site) -> str:
+    """Link the syndicated copy of the iFlytek story from the feed; returns its URL."""
+    url = site.url("/syndicated/iflytek.html")
+    site.feed_items.append(("Syndicated copy", url, "Wed, 11 Jun 2025 03:00:00 GMT", "copy"))
+    _publish_feed(site)
+    return url
 
 
 def site_config(urls: dict[str, str], store: str, extra: str = "") -> str:

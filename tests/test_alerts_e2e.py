@@ -5,13 +5,10 @@ second pass; hostile titles arrive inert."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from tests.conftest import ROOT, items, newsradar
-from tests.newssite import STORIES, article, publish_site, site_config
-from tests.receivers import http_receiver, smtp_server  # noqa: F401  (fixtures)
+from tests.newssite import STORIES, article, publish_site, site_config, syndicate
 
 HOSTILE = "<!channel> <@U024BE7LH> iFlytek wins <http://evil.example|bank.com> <script>alert(1)</script> @everyone"
 
@@ -76,15 +73,16 @@ def test_one_message_per_matching_story_per_notifier_and_none_twice(site, tmp_pa
     # desk-slack: the four iflytek stories
     slack = _hook_posts(http_receiver, "/slack")
     assert len(slack) == 4
-    # nothing for the syndicated copy: its URL is in no message
-    everything = json.dumps(hooks + slack, ensure_ascii=False) + "".join(bodies.values())
-    assert "/syndicated/" not in everything
     rows = {r["url"]: r for r in items(config)}
     assert {m["rule"] for m in rows[site.url(STORIES["big5"]["path"])]["rules"]} == {"iflytek", "domestic-compute"}
 
+    # a second pass, with a syndicated copy of the iFlytek story now in the feed, sends nothing
+    copy_url = syndicate(site)
     before = (len(smtp_server.messages), len(http_receiver.requests))
     newsradar("run", "--once", "-c", str(config), env=env)
     assert (len(smtp_server.messages), len(http_receiver.requests)) == before, "a second pass sends nothing"
+    copies = [r for r in items(config, "--duplicates") if r["url"] == copy_url]
+    assert copies and copies[0]["duplicate_of"] is not None, "the copy was seen and recognised"
 
 
 def test_sidebar_only_excluded_and_stale_stories_do_not_alert(site, tmp_path, smtp_server, http_receiver):

@@ -17,7 +17,6 @@ import pytest
 
 from tests.conftest import ROOT, items, newsradar
 from tests.newssite import article
-from tests.receivers import http_receiver  # noqa: F401  (fixture)
 
 BODY = "{} said its domestic computing power cluster is now training large models, a paragraph long enough to be main text."
 

@@ -21,7 +21,7 @@ from apprise.plugins.telegram import NotifyTelegram
 
 from alerts.notify import Delivery, check_url, deliver, mask_url
 from alerts.render import Alert, Message, Renderer, Snippet
-from tests.receivers import Reply, closed_port, http_receiver, smtp_server  # noqa: F401
+from tests.receivers import Reply
 
 HOSTILE = Alert(
     id="nr-7-desk", title="<!channel> Fed cuts <@U123> [a](http://evil.example)",

@@ -11,8 +11,9 @@ import pytest
 
 from alerts.outbox import Sender, planner
 from crawler.config import compile_rules, parse_config
-from crawler.store import NewStory, Outbox, Store, utcnow
-from tests.receivers import Reply, closed_port, http_receiver, smtp_server  # noqa: F401  (fixtures)
+from crawler.items import NewStory
+from crawler.store import Outbox, Store, utcnow
+from tests.receivers import Reply
 
 
 class Clock:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import items, newsradar
-from tests.newssite import SIDEBAR_ONLY, STORIES, publish_site, site_config
+from tests.newssite import SIDEBAR_ONLY, STORIES, publish_site, site_config, syndicate
 
 
 def _setup(site, tmp_path: Path, extra: str = "") -> Path:
@@ -31,7 +31,7 @@ def test_one_pass_stores_each_story_once_with_title_time_and_main_text(site, tmp
         assert story["fragment"] in row["text"], key
         if story["lang"]:
             assert row["lang"] == story["lang"], key
-    assert len(rows) == len(STORIES), "utm_ variants, the feed+listing overlap and the syndicated copy are not rows"
+    assert len(rows) == len(STORIES), "utm_ variants and the feed+listing overlap are not rows"
     iflytek = by_url[site.url(STORIES["iflytek"]["path"])]
     assert SIDEBAR_ONLY not in iflytek["text"] and "熱議股票" not in iflytek["text"]
     assert "免責聲明" not in iflytek["text"]
@@ -45,6 +45,9 @@ def test_one_pass_stores_each_story_once_with_title_time_and_main_text(site, tmp
 def test_syndicated_copy_is_recorded_as_duplicate_of_the_first(site, tmp_path):
     config = _setup(site, tmp_path)
     newsradar("run", "--once", "-c", str(config))
+    syndicate(site)
+    newsradar("run", "--once", "-c", str(config))
+    assert len(items(config)) == len(STORIES), "a copy is not a story of its own"
     rows = items(config, "--duplicates")
     copies = [r for r in rows if r["url"] == site.url("/syndicated/iflytek.html")]
     assert len(copies) == 1 and copies[0]["duplicate_of"] is not None
@@ -95,12 +98,12 @@ def test_a_failing_source_is_logged_and_does_not_stop_the_others(site, tmp_path)
 
 def test_an_article_that_failed_is_not_refetched_every_poll(site, tmp_path):
     config = _setup(site, tmp_path)
-    site.add("/markets/", f'<html><body><a class="headline" href="/news/broken.html">x</a></body></html>')
+    site.add("/markets/", '<html><body><a class="headline" href="/news/broken.html">x</a></body></html>')
     site.add("/news/broken.html", "server error", "text/plain", status=500)
     newsradar("run", "--once", "-c", str(config))
     hits = site.hits["/news/broken.html"]
     assert hits >= 1
-    site.add("/markets/", f'<html><body><a class="headline" href="/news/broken.html?utm_source=x">x</a></body></html>')
+    site.add("/markets/", '<html><body><a class="headline" href="/news/broken.html?utm_source=x">x</a></body></html>')
     newsradar("run", "--once", "-c", str(config))
     assert site.hits["/news/broken.html"] == hits
 

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import create_engine, text
 
-from crawler.store import NewStory, Store, StoreError
+from crawler.items import NewStory
+from crawler.store import Store, StoreError
 
 PG_URL = os.environ.get("NEWSRADAR_TEST_PG_URL")
 WINDOW = timedelta(days=7)
