@@ -47,6 +47,7 @@ from urllib.parse import quote, unquote
 
 import apprise
 
+import alerts.console  # noqa: F401  (registers console:// with apprise)
 from alerts.render import Message
 
 __all__ = ["Delivery", "deliver", "mask_url", "check_url"]

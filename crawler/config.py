@@ -6,7 +6,8 @@ hint ("unknown key 'evry' in sources[0]; did you mean 'every'?"). Beyond the sch
 before it is used (and before a running daemon switches to it): unique source names, CSS selectors, rules and
 watchlists (compiled), notifier names that rules route to, apprise URLs and templates (test-rendered).
 
-`${VAR}` in any string expands from the environment; an unset variable is an error naming it. A relative SQLite
+`${VAR}` in any string expands from the environment; an unset variable is an error naming it, unless a
+default is given: `${VAR:-default}`. A relative SQLite
 path in `store` is relative to the config file, not to the working directory.
 """
 

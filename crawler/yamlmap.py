@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 Path = tuple[Any, ...]
 
@@ -68,7 +68,9 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int], problems: list
 
 def _expand(value: str, line: int, problems: list, env: Mapping[str, str]) -> str:
     def sub(m: re.Match[str]) -> str:
-        name = m.group(1)
+        name, default = m.group(1), m.group(2)
+        if name not in env and default is not None:
+            return default
         if name not in env:
             problems.append((line, f"environment variable {name} is not set"))
             return ""
