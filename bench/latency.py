@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -128,15 +127,17 @@ def measure(stories: int, every: float, seed: int, workdir: Path, verbose: bool)
             time.sleep(0.01)
         raise RuntimeError(f"no alert for {token} within {timeout:.0f}s:\n{log.read_text(errors='replace')[-3000:]}")
 
-    publish(0)  # the seed: proves the daemon polls, extracts and delivers before anything is timed
-    config = write_config(workdir, site, hook, every)
-    log = workdir / "daemon.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "crawler", "run", "-c", str(config)], cwd=workdir, env=env,
-                            stdout=subprocess.DEVNULL, stderr=log.open("w"))
     latencies: list[float] = []
     code: int | None = None
+    proc: subprocess.Popen | None = None
+    log = workdir / "daemon.log"
     try:
+        publish(0)  # the seed: proves the daemon polls, extracts and delivers before anything is timed
+        config = write_config(workdir, site, hook, every)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        with log.open("w") as err:
+            proc = subprocess.Popen([sys.executable, "-m", "crawler", "run", "-c", str(config)], cwd=workdir,
+                                    env=env, stdout=subprocess.DEVNULL, stderr=err)
         wait_alert("zt-story-0000", 0, 120)
         for n in range(1, stories + 1):
             time.sleep(rng.uniform(0, every))
@@ -148,14 +149,12 @@ def measure(stories: int, every: float, seed: int, workdir: Path, verbose: bool)
             if verbose:
                 print(f"  story {n:3d}: {latency:6.2f} s", flush=True)
     finally:
-        code = stop(proc)
+        code = stop(proc) if proc is not None else None
         site.close()
         hook.stop()
     polls = log.read_text(errors="replace").count("poll source=wire status=")
     extra = len(hook.requests) - (stories + 1)
     print(f"polls={polls} alerts_received={len(hook.requests)} unexpected_extra_alerts={extra}")
-    if threading.active_count() > 1 and verbose:
-        print(f"  threads still alive in the bench: {threading.active_count()}")
     return latencies, code
 
 

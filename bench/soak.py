@@ -1,0 +1,272 @@
+"""Soak: the daemon's memory stays flat over many short polls (target: RSS growth < 5 % over 1,000 polls after
+warm-up), and what an unchanged poll costs in CPU.
+
+`newsradar run` (a real subprocess) polls three sources on a local site every `--every` seconds (1 s, no
+jitter): an RSS feed, a listing page and a sitemap. Most polls find nothing changed (conditional GET -> 304);
+every `--publish-every` polls (20) a new matching story is published on one of them in turn, so the article
+fetch, extraction (process pool), store, rule match and delivery (json:// to a local receiver) run too. The
+feed, listing and sitemap keep their 30 newest stories, as real ones do.
+
+While it runs, the bench samples once a second: the daemon's RSS (/proc/PID/status VmRSS) and CPU time
+(/proc/PID/stat utime+stime), the same summed over its child processes (extraction workers, the
+multiprocessing resource tracker: children found by ppid in /proc/*/stat), and the polls counted from the
+daemon's `poll source=... status=...` log lines. The first `--warmup` polls (100) are warm-up; then it runs
+`--polls` more (1,000). Reported: RSS after warm-up and at the end, growth %, max RSS, the RSS trend (least
+squares, per 1,000 polls), CPU ms per poll (all polls; unchanged polls alone, from the sampling windows in which
+every poll was a 304), polls/min, the workers' RSS. Exit 0 when the growth is under `--target` %, else 1.
+
+    python bench/soak.py                     # 1,100 polls, about 6-7 minutes
+    python bench/soak.py --polls 200         # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.newssite import article  # noqa: E402
+from tests.receivers import HTTPReceiver  # noqa: E402
+from tests.site import Site  # noqa: E402
+
+POLL = re.compile(r"poll source=(\S+) status=(\S+) new=(\d+)")
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+KINDS = ("feed", "listing", "sitemap")
+
+
+@dataclass
+class Sample:
+    t: float
+    polls: int
+    unchanged: int
+    rss_kb: int
+    cpu_ms: float
+    kids_rss_kb: int
+    kids_cpu_ms: float
+    kids: int
+
+
+def proc_stat(pid: int) -> tuple[int, float] | None:
+    """(ppid, utime+stime in ms) of a process, or None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) * TICK_MS
+
+
+def rss_kb(pid: int) -> int:
+    try:
+        line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0
+    return int(line.split()[1])
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (stat := proc_stat(int(entry))) and stat[0] == pid:
+            found.append(int(entry))
+    return found
+
+
+class NewsSite:
+    """Three sources on one local site; `publish(n)` adds story n to one of them (in turn)."""
+
+    def __init__(self) -> None:
+        self.site = Site()
+        self.site.add("/robots.txt", "User-agent: *\n", "text/plain")
+        self.stories: dict[str, list[str]] = {kind: [] for kind in KINDS}
+        for n in range(len(KINDS)):
+            self.publish(n)
+
+    def publish(self, n: int) -> str:
+        kind = KINDS[n % len(KINDS)]
+        now = time.time()
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now - 60))
+        path = f"/{kind}/story-{n:05d}.html"
+        body = [f"Zephyrtech story {n} from the {kind}: the company said its computing cluster trains large models, "
+                f"a paragraph long enough to be main text, with figures {n * 7919 % 10007} that differ."] * 3
+        self.site.add(path, article(f"Zephyrtech news {n:05d} ({kind})", body, stamp, lang="en"))
+        paths = self.stories[kind] = (self.stories[kind] + [path])[-30:]
+        if kind == "feed":
+            rfc = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now - 60))
+            items = "".join(f"<item><title>Zephyrtech {p}</title><link>{self.site.url(p)}</link>"
+                            f"<pubDate>{rfc}</pubDate></item>" for p in reversed(paths))
+            self.site.add("/rss.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+                          f"<link>{self.site.base}/</link><description>x</description>{items}</channel></rss>",
+                          "application/rss+xml")
+        elif kind == "listing":
+            links = "".join(f'<li><a class="headline" href="{p}">{p}</a></li>' for p in reversed(paths))
+            self.site.add("/markets/", f"<html><body><ul>{links}</ul></body></html>")
+        else:
+            urls = "".join(f"<url><loc>{self.site.url(p)}</loc><lastmod>{stamp}</lastmod></url>" for p in paths)
+            self.site.add("/sitemap.xml", '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns='
+                          f'"http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>', "application/xml")
+        return path
+
+
+def write_config(workdir: Path, site: Site, hook: HTTPReceiver, every: float) -> Path:
+    sources = {"feed": ("feed", "/rss.xml", ""), "listing": ("html", "/markets/", '\n    links: "a.headline"'),
+               "sitemap": ("sitemap", "/sitemap.xml", "")}
+    text = "".join(f"\n  - name: {name}\n    type: {kind}\n    url: {site.url(path)}\n    every: {every:g}s\n"
+                   f"    jitter: 0s{extra}" for name, (kind, path, extra) in sources.items())
+    config = workdir / "config.yaml"
+    config.write_text(f"""store: sqlite:///{workdir / 'store.db'}
+fetch: {{timeout: 5s}}
+sources:{text}
+rules:
+  - name: watch
+    any: [Zephyrtech]
+    notify: [hook]
+notifiers:
+  hook:
+    url: "json://127.0.0.1:{hook.port}/alerts"
+""")
+    return config
+
+
+def sample(pid: int, polls: int, unchanged: int) -> Sample:
+    kids = children(pid)
+    kid_stats = [s for s in map(proc_stat, kids) if s]
+    main = proc_stat(pid)
+    return Sample(time.monotonic(), polls, unchanged, rss_kb(pid), main[1] if main else 0.0,
+                  sum(map(rss_kb, kids)), sum(s[1] for s in kid_stats), len(kids))
+
+
+def stop(proc: subprocess.Popen) -> int | None:
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+        return None
+
+
+def slope_per_1000(points: list[tuple[float, float]]) -> float:
+    n = len(points)
+    mx, my = sum(x for x, _ in points) / n, sum(y for _, y in points) / n
+    var = sum((x - mx) ** 2 for x, _ in points)
+    return 1000 * sum((x - mx) * (y - my) for x, y in points) / var if var else 0.0
+
+
+def soak(args: argparse.Namespace, workdir: Path) -> tuple[list[Sample], dict[str, int], int | None]:
+    news, hook = NewsSite(), HTTPReceiver().start()
+    counts = {"polls": 0, "unchanged": 0, "new": 0, "errors": 0, "published": len(KINDS)}
+    samples: list[Sample] = []
+    log = workdir / "daemon.log"
+    proc, code = None, None
+    total = args.warmup + args.polls
+    deadline = time.monotonic() + 120 + 3 * total * args.every / len(KINDS)
+    try:
+        config = write_config(workdir, news.site, hook, args.every)
+        with log.open("w") as err:
+            proc = subprocess.Popen([sys.executable, "-m", "crawler", "run", "-c", str(config)], cwd=workdir,
+                                    env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=err)
+        offset, pending, next_publish, next_sample = 0, "", args.publish_every, 0.0
+        while counts["polls"] < total:
+            if proc.poll() is not None:
+                raise RuntimeError(f"daemon exited ({proc.returncode}):\n{log.read_text(errors='replace')[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {counts['polls']} of {total} polls before the deadline")
+            with log.open("rb") as f:
+                f.seek(offset)
+                chunk = f.read()
+            offset += len(chunk)
+            *lines, pending = (pending + chunk.decode("utf-8", "replace")).split("\n")
+            for m in map(POLL.search, lines):
+                if m:
+                    counts["polls"] += 1
+                    counts["unchanged"] += m[2] == "not-modified"
+                    counts["errors"] += m[2] == "error"
+                    counts["new"] += int(m[3])
+            if counts["polls"] >= next_publish:
+                news.publish(counts["published"])
+                counts["published"] += 1
+                next_publish += args.publish_every
+            if time.monotonic() >= next_sample:
+                samples.append(sample(proc.pid, counts["polls"], counts["unchanged"]))
+                next_sample = time.monotonic() + args.sample
+                if args.verbose and len(samples) % 30 == 0:
+                    s = samples[-1]
+                    print(f"  polls={s.polls:5d} rss={s.rss_kb / 1024:6.1f}MB cpu={s.cpu_ms / 1000:6.1f}s "
+                          f"workers={s.kids} rss={s.kids_rss_kb / 1024:6.1f}MB", flush=True)
+            time.sleep(0.05)
+        samples.append(sample(proc.pid, counts["polls"], counts["unchanged"]))
+    finally:
+        if proc is not None:
+            code = stop(proc)
+        news.site.close()
+        hook.stop()
+    counts["alerts"] = len(hook.requests)
+    counts["alerted_stories"] = len({n for r in hook.requests for n in re.findall(r"(?:news |story-)(\d{5})", r.text)})
+    return samples, counts, code
+
+
+def report(args: argparse.Namespace, samples: list[Sample], counts: dict[str, int], code: int | None) -> bool:
+    base = next(s for s in samples if s.polls >= args.warmup)
+    after = [s for s in samples if s.t >= base.t]
+    end = after[-1]
+    growth = 100 * (end.rss_kb - base.rss_kb) / base.rss_kb
+    polls = end.polls - base.polls
+    minutes = (end.t - base.t) / 60
+    pure = [(b.cpu_ms - a.cpu_ms, b.polls - a.polls) for a, b in zip(after, after[1:])
+            if b.polls > a.polls and b.unchanged - a.unchanged == b.polls - a.polls]
+    pure_ms = sum(c for c, _ in pure) / max(1, sum(p for _, p in pure))
+    mb = 1 / 1024
+    print(f"polls={counts['polls']} (warm-up {args.warmup}) unchanged={counts['unchanged']} errors={counts['errors']} "
+          f"stories published={counts['published']} new={counts['new']} alerted={counts['alerted_stories']} "
+          f"alert requests={counts['alerts']}")
+    print(f"daemon RSS after warm-up {base.rss_kb * mb:.1f} MB, at the end {end.rss_kb * mb:.1f} MB, "
+          f"max {max(s.rss_kb for s in after) * mb:.1f} MB; trend {slope_per_1000([(s.polls, s.rss_kb * mb) for s in after]):+.2f} MB per 1,000 polls")
+    print(f"workers ({end.kids} child processes) RSS after warm-up {base.kids_rss_kb * mb:.1f} MB, at the end "
+          f"{end.kids_rss_kb * mb:.1f} MB, max {max(s.kids_rss_kb for s in after) * mb:.1f} MB; "
+          f"CPU {(end.kids_cpu_ms - base.kids_cpu_ms) / 1000:.1f} s after warm-up")
+    print(f"CPU per poll (daemon process): {(end.cpu_ms - base.cpu_ms) / max(1, polls):.1f} ms over all {polls} polls; "
+          f"{pure_ms:.1f} ms per unchanged poll ({sum(p for _, p in pure)} polls in all-304 windows; includes the "
+          f"scheduler, reload check and outbox jobs)")
+    print(f"polls/min {polls / minutes:.0f} over {minutes:.1f} min after warm-up; daemon stop on SIGTERM: "
+          f"exit {code if code is not None else 'none (killed after 30 s)'}")
+    ok = growth < args.target
+    print(f"RSS growth {growth:.1f}% (target < {args.target:g}%)")
+    missing = counts["published"] - counts["alerted_stories"]
+    if missing > 1 or counts["errors"] or code != 0:
+        print(f"suspicious: {missing} stories without an alert (the last may be in flight), "
+              f"{counts['errors']} failed polls, exit code {code}")
+    print("PASS" if ok else "FAIL")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--polls", type=int, default=1000, help="polls measured after warm-up (default 1000)")
+    parser.add_argument("--warmup", type=int, default=100, help="warm-up polls, not measured (default 100)")
+    parser.add_argument("--every", type=float, default=1.0, help="each source's poll interval, seconds (default 1)")
+    parser.add_argument("--publish-every", type=int, default=20, help="publish a new story every N polls (20)")
+    parser.add_argument("--sample", type=float, default=1.0, help="seconds between samples (default 1)")
+    parser.add_argument("--target", type=float, default=5.0, help="max RSS growth, percent (default 5)")
+    parser.add_argument("--verbose", action="store_true", help="a progress line every 30 samples")
+    args = parser.parse_args()
+    if args.polls < 10 or args.warmup < 1 or args.every <= 0 or args.publish_every < 1:
+        parser.error("need --polls >= 10, --warmup >= 1, --every > 0, --publish-every >= 1")
+    with tempfile.TemporaryDirectory(prefix="newsradar-soak-") as tmp:
+        samples, counts, code = soak(args, Path(tmp))
+    return 0 if report(args, samples, counts, code) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
