@@ -16,7 +16,7 @@ from apprise.common import NotifyFormat
 from apprise.conversion import convert_between
 from apprise.plugins.slack import NotifySlack
 
-import alerts.render as render_module
+import alerts.escape as escape_module
 from alerts.render import (Alert, Message, Renderer, Snippet, TemplateProblem,
                            cut, len16)
 
@@ -183,7 +183,7 @@ def test_ten_thousand_char_title_is_cut(renderer, channel):
 @pytest.mark.parametrize("segmenter", ["regex", "fallback"])
 def test_cut_never_splits_a_grapheme(monkeypatch, unit, segmenter):
     if segmenter == "fallback":  # the path taken where the `regex` package is absent
-        monkeypatch.setattr(render_module, "_clusters", render_module._simple_clusters)
+        monkeypatch.setattr(escape_module, "_clusters", escape_module._simple_clusters)
     text = "A" + unit * 300
     for limit in range(5, 40):
         out = cut(text, limit)
