@@ -1,19 +1,16 @@
 """Soak: the daemon's memory stays flat over many short polls (target: RSS growth < 5 % over 1,000 polls after
 warm-up), and what an unchanged poll costs in CPU.
 
-`newsradar run` (a real subprocess) polls three sources on a local site every `--every` seconds (1 s, no
-jitter): an RSS feed, a listing page and a sitemap. Most polls find nothing changed (conditional GET -> 304);
-every `--publish-every` polls (20) a new matching story is published on one of them in turn, so the article
-fetch, extraction (process pool), store, rule match and delivery (json:// to a local receiver) run too. The
-feed, listing and sitemap keep their 30 newest stories, as real ones do.
-
-While it runs, the bench samples once a second: the daemon's RSS (/proc/PID/status VmRSS) and CPU time
-(/proc/PID/stat utime+stime), the same summed over its child processes (extraction workers, the
-multiprocessing resource tracker: children found by ppid in /proc/*/stat), and the polls counted from the
-daemon's `poll source=... status=...` log lines. The first `--warmup` polls (100) are warm-up; then it runs
-`--polls` more (1,000). Reported: RSS after warm-up and at the end, growth %, max RSS, the RSS trend (least
-squares, per 1,000 polls), CPU ms per poll (all polls; unchanged polls alone, from the sampling windows in which
-every poll was a 304), polls/min, the workers' RSS. Exit 0 when the growth is under `--target` %, else 1.
+`newsradar run` (a real subprocess) polls three sources on a local site every `--every` s (1 s, no jitter): an
+RSS feed, a listing page and a sitemap, each keeping its 30 newest stories. Most polls are a conditional GET
+answered 304; every `--publish-every` polls (20) a new matching story goes up on one of them in turn, so article
+fetch, extraction (process pool), store, rule match and delivery (json:// to a local receiver) run too.
+Once a second the bench samples the daemon's RSS (/proc/PID/status VmRSS) and CPU (/proc/PID/stat utime+stime),
+the same summed over its children (extraction workers, multiprocessing's resource tracker: ppid in /proc/*/stat),
+and counts polls from the daemon's `poll source=... status=...` log lines. The first `--warmup` polls (100) are
+warm-up, then `--polls` (1,000) are measured. Reported: RSS after warm-up, at the end, max, growth % and trend (least
+squares, MB per 1,000 polls); CPU ms per poll (all, and unchanged alone: sampling windows where every poll was a
+304); polls/min; the workers' RSS; the machine's load. Exit 0 when the growth is under `--target` %, else 1.
 
     python bench/soak.py                     # 1,100 polls, about 6-7 minutes
     python bench/soak.py --polls 200         # a quick look
@@ -54,6 +51,12 @@ class Sample:
     kids_rss_kb: int
     kids_cpu_ms: float
     kids: int
+    busy_ms: float  # the whole machine's CPU time (all CPUs), to tell other load from the daemon's
+
+
+def machine_busy_ms() -> float:
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    return (sum(fields) - fields[3] - fields[4]) * TICK_MS  # all but idle and iowait
 
 
 def proc_stat(pid: int) -> tuple[int, float] | None:
@@ -74,11 +77,7 @@ def rss_kb(pid: int) -> int:
 
 
 def children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (stat := proc_stat(int(entry))) and stat[0] == pid:
-            found.append(int(entry))
-    return found
+    return [int(e) for e in os.listdir("/proc") if e.isdigit() and (st := proc_stat(int(e))) and st[0] == pid]
 
 
 class NewsSite:
@@ -142,7 +141,7 @@ def sample(pid: int, polls: int, unchanged: int) -> Sample:
     kid_stats = [s for s in map(proc_stat, kids) if s]
     main = proc_stat(pid)
     return Sample(time.monotonic(), polls, unchanged, rss_kb(pid), main[1] if main else 0.0,
-                  sum(map(rss_kb, kids)), sum(s[1] for s in kid_stats), len(kids))
+                  sum(map(rss_kb, kids)), sum(s[1] for s in kid_stats), len(kids), machine_busy_ms())
 
 
 def stop(proc: subprocess.Popen) -> int | None:
@@ -241,6 +240,9 @@ def report(args: argparse.Namespace, samples: list[Sample], counts: dict[str, in
           f"scheduler, reload check and outbox jobs)")
     print(f"polls/min {polls / minutes:.0f} over {minutes:.1f} min after warm-up; daemon stop on SIGTERM: "
           f"exit {code if code is not None else 'none (killed after 30 s)'}")
+    seconds = (end.t - base.t) * 1000
+    print(f"machine load after warm-up: {(end.busy_ms - base.busy_ms) / seconds:.2f} CPUs busy of {os.cpu_count()}, "
+          f"the daemon and its workers {(end.cpu_ms + end.kids_cpu_ms - base.cpu_ms - base.kids_cpu_ms) / seconds:.2f}")
     ok = growth < args.target
     print(f"RSS growth {growth:.1f}% (target < {args.target:g}%)")
     missing = counts["published"] - counts["alerted_stories"]

@@ -2,7 +2,7 @@
 
 SQLite: an exclusive `flock` on `<database>.lock` beside the file (released by the kernel if the process dies,
 so a crash never leaves a stale lock). PostgreSQL: a session-level advisory lock held on a dedicated connection
-for the life of the process. Other databases: no lock, with a warning. A second instance fails with
+for the life of the process, keyed by database and schema. Other databases: no lock, with a warning. A second instance fails with
 `InstanceLocked`, whose message says which store is busy.
 """
 
@@ -21,8 +21,9 @@ from crawler.store import Store
 
 log = logging.getLogger(__name__)
 
-# "newsradar" as a number: the advisory-lock key every newsradar process on a PostgreSQL database agrees on.
-ADVISORY_KEY = 0x6E657773726164
+# The advisory-lock key: every newsradar on the same database and schema computes the same one, however it
+# spells the URL; two stores in two schemas of one database do not block each other.
+_PG_KEY = "hashtext('newsradar:' || current_database() || '.' || current_schema())"
 
 
 class InstanceLocked(RuntimeError):
@@ -50,7 +51,7 @@ class InstanceLock:
             self._fd = fd
         elif url.get_backend_name() == "postgresql":
             conn = self.store.engine.connect()
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}).scalar()
+            got = conn.execute(text(f"SELECT pg_try_advisory_lock({_PG_KEY})")).scalar()
             conn.commit()
             if not got:
                 conn.close()
@@ -67,7 +68,7 @@ class InstanceLock:
             self._fd = None
         if self._conn is not None:
             try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+                self._conn.execute(text(f"SELECT pg_advisory_unlock({_PG_KEY})"))
                 self._conn.commit()
             finally:
                 self._conn.close()

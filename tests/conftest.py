@@ -6,14 +6,18 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
+from crawler.store import Store
 from tests.receivers import closed_port, http_receiver, smtp_server  # noqa: F401  (fixtures)
 from tests.site import site  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("NEWSRADAR_TEST_PG_URL")
 CORPORA = Path(os.environ.get("NEWSRADAR_CORPORA", ROOT.parent / "shared" / "corpora"))
 
 
@@ -44,3 +48,26 @@ def items(config: Path, *extra: str) -> list[dict]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    """A fresh store on SQLite in a temp dir, and on PostgreSQL (its own schema) where one is configured."""
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'store.db'}")
+        yield s
+        s.close()
+        return
+    if not PG_URL:
+        pytest.skip("NEWSRADAR_TEST_PG_URL is not set: no PostgreSQL to test against")
+    schema = f"nr_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    s = Store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    yield s
+    s.close()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()

@@ -23,6 +23,7 @@ that simulates a hang never holds the suite.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -58,6 +59,7 @@ class SMTPReceiver:
         self.envelopes: list[tuple[str, list[str]]] = []
         self.rcpt_reply: str | None = None   # e.g. "550 5.1.1 no such user"
         self.data_reply: str | None = None   # e.g. "451 4.3.0 try later"
+        self.data_delay: float = 0.0         # stall once in DATA for this long, then give up with 451
         self.host = "127.0.0.1"
         self.port = free_port()
         self._controller = Controller(self, hostname=self.host, port=self.port,
@@ -71,6 +73,10 @@ class SMTPReceiver:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.data_delay:  # a server that stalls before answering the end of DATA
+            delay, self.data_delay = self.data_delay, 0.0
+            await asyncio.sleep(delay)
+            return "451 4.4.2 timed out while stalled"
         if self.data_reply:
             return self.data_reply
         msg = email.message_from_bytes(envelope.original_content or envelope.content,

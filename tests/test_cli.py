@@ -217,41 +217,48 @@ def test_outbox_retry_accepts_the_id_as_outbox_shows_it(world, tmp_path):
     assert proc.returncode == 0 and proc.stdout.startswith("1 alerts queued again"), proc.stderr
 
 
-# -- status -------------------------------------------------------------------------------------------------------
-def test_status_json_shows_source_health_rule_alerts_and_outbox_counts(world):
+# -- status (source health after daemon polls: see the metrics test) ---------------------------------------------
+def test_status_shows_rule_alerts_today_and_outbox_counts(world):
     report = json.loads(newsradar("status", "--json", "-c", str(world.config)).stdout)
-    sources = {s["name"]: s for s in report["sources"]}
-    assert set(sources) == SOURCES
-    assert all(s["last_poll"] and s["health"] in ("ok", "failing") for s in sources.values())
-    assert sum(s["stories"] for s in sources.values()) == len(STORIES) + 1, "six stories and the syndicated copy"
-    broken = sources["broken"]
-    assert broken["failures"] == 2 and "500" in broken["last_error"] and broken["stories"] == 0
-    assert broken["last_success"] is None and sources["markets"]["last_error"] is None
+    assert [s["name"] for s in report["sources"]] == ["deep-feed", "markets", "news-sitemap", "broken"]
+    assert report["sources"][0]["schedule"] == "every 5m" and report["sources"][0]["type"] == "feed"
     assert {r["name"]: r["alerts_today"] for r in report["rules"]} == {"iflytek": 4, "compute": 2, "cambricon": 1}
+    assert report["rules"][0]["notify"] == ["dead-end"]
     assert report["outbox"] == {"pending": PENDING, "sending": 0, "sent": 0, "dead": DEAD}
-
-
-def test_status_human_output_has_the_tables(world):
     out = newsradar("status", "-c", str(world.config), env={"COLUMNS": "250"}).stdout
-    assert "sources" in out and "rules" in out and "alerts today" in out
-    assert all(name in out for name in SOURCES)
+    assert "sources" in out and "rules" in out and "alerts today" in out and all(name in out for name in SOURCES)
     assert f"outbox: {PENDING} pending, 0 sending, 0 sent, {DEAD} dead" in out
-    assert "500" in next(line for line in out.splitlines() if "broken" in line)
+
+
+@pytest.mark.xfail(strict=True, reason="pass_once.run_once never updates source health (only Daemon._health calls "
+                                       "crawler.health.assess): after `run --once` every source is 'never polled'")
+def test_status_after_run_once_shows_source_health(world):
+    sources = {s["name"]: s for s in json.loads(newsradar("status", "--json", "-c", str(world.config)).stdout)["sources"]}
+    assert all(s["last_poll"] and s["health"] == "ok" for s in sources.values()), sources
+    assert sum(s["stories"] for s in sources.values()) == len(STORIES) + 1, "six stories and the syndicated copy"
+    assert sources["broken"]["failures"] == 2 and "500" in sources["broken"]["last_error"]
 
 
 # -- --log-format json --------------------------------------------------------------------------------------------
 def test_log_format_json_writes_one_object_per_line_and_poll_lines_carry_the_poll(world):
-    lines = [line for line in world.first.stderr.splitlines() if line.strip()]
-    records = [json.loads(line) for line in lines]  # every line parses
+    records = [json.loads(line) for line in world.first.stderr.splitlines() if line.strip()]  # every line parses
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
     polls = {r["poll"]["source"]: r for r in records if "poll" in r}
     assert set(polls) == SOURCES
     for name, r in polls.items():
-        assert {"source", "status", "new", "alerts", "ms"} <= set(r["poll"])
-        assert r["logger"] == "newsradar.poll" and r["message"].startswith(f"poll source={name} ")
-    assert polls["broken"]["poll"]["status"] == "error" and polls["broken"]["level"] == "info"
+        assert {"source", "ok", "error", "new", "alerts", "ms"} <= set(r["poll"]) and isinstance(r["poll"]["ms"], int)
+        assert r["logger"] == "newsradar.poll" and r["level"] == "info" and r["message"].startswith(f"poll source={name} ")
+    assert polls["broken"]["poll"]["ok"] is False and "500" in polls["broken"]["poll"]["error"]
     assert sum(r["poll"]["new"] for r in polls.values()) == len(STORIES)
+    assert sum(r["poll"]["alerts"] for r in polls.values()) == DEAD + PENDING
     assert any(r["message"].startswith("pass done") for r in records)
+
+
+@pytest.mark.xfail(strict=True, reason="poll.Poller.poll logs extra={'poll': result.__dict__}: PollResult.status is a "
+                                       "property, so the JSON poll object has no status (the text line has status=)")
+def test_log_format_json_poll_object_has_the_status(world):
+    polls = {r["poll"]["source"]: r["poll"] for r in _json_lines(world.first.stderr) if "poll" in r}
+    assert polls["broken"]["status"] == "error" and polls["markets"]["status"] == "ok"
 
 
 # -- items --------------------------------------------------------------------------------------------------------
@@ -296,10 +303,11 @@ def _scrape(url: str) -> str:
         return ""
 
 
-def test_daemon_serves_prometheus_metrics_and_stops_on_sigterm(site, tmp_path):
+def test_daemon_serves_prometheus_metrics_and_status_shows_what_it_polled(site, tmp_path):
     site.add("/n/1.html", article("iFlytek story", ["iFlytek said a paragraph long enough to be main text."] * 3,
                                   "2025-06-11T09:30:00+08:00", lang="en"))
     site.add("/markets/", '<html><body><a class="headline" href="/n/1.html">x</a></body></html>')
+    site.add("/500.xml", "oops", "text/plain", status=500)
     port = free_port()
     config = tmp_path / "config.yaml"
     config.write_text(f"""store: sqlite:///store.db
@@ -309,19 +317,29 @@ daemon: {{shutdown_grace: 10s}}
 metrics: {{port: {port}}}
 sources:
   - {{name: markets, type: html, url: "{site.url('/markets/')}", links: a.headline, every: 1s, jitter: 0s}}
+  - {{name: broken, type: feed, url: "{site.url('/500.xml')}", every: 1s, jitter: 0s}}
 """)
     d = DaemonProcess(config, tmp_path / "daemon.log")
     try:
-        wanted = 'newsradar_polls_total{source="markets",status="ok"}'
-        text = wait_for(lambda: (t := _scrape(f"http://127.0.0.1:{port}/metrics")) and wanted in t and t,
-                        timeout=45, what="a scraped poll counter", daemon=d)
+        wanted = ('newsradar_polls_total{source="markets",status="ok"}',
+                  'newsradar_polls_total{source="broken",status="error"}')
+        text = wait_for(lambda: (t := _scrape(f"http://127.0.0.1:{port}/metrics")) and all(w in t for w in wanted) and t,
+                        timeout=45, what="scraped poll counters", daemon=d)
         assert 'newsradar_stories_total{source="markets"} 1.0' in text
-        assert "newsradar_poll_seconds_bucket" in text
+        assert 'newsradar_poll_seconds_bucket{le="0.1",source="markets"}' in text
         assert d.stop() == 0
     finally:
         if d.proc.poll() is None:
             d.proc.kill()
             d.proc.wait(10)
+    sources = {s["name"]: s for s in json.loads(newsradar("status", "--json", "-c", str(config)).stdout)["sources"]}
+    markets, broken = sources["markets"], sources["broken"]
+    assert markets["health"] == "ok" and markets["last_poll"] and markets["stories"] == 1 and not markets["last_error"]
+    assert broken["failures"] >= 1 and "500" in broken["last_error"] and broken["stories"] == 0
+    assert broken["last_success"] is None and broken["last_poll"] and broken["schedule"] == "every 1s"
+    out = newsradar("status", "-c", str(config), env={"COLUMNS": "250"}).stdout
+    assert "sources" in out and "rules" in out and "last error" in out
+    assert "500" in next(line for line in out.splitlines() if "broken" in line), out
 
 
 # -- --version, check ---------------------------------------------------------------------------------------------

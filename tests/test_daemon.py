@@ -129,7 +129,7 @@ def test_new_story_alerts_once_then_sigterm_exits_zero(site, http_receiver, tmp_
     assert "stopped" in d.text()
 
 
-def test_second_instance_on_the_same_store_is_refused(site, http_receiver, tmp_path, daemon_factory):
+def test_second_instance_is_refused_and_sighup_reloads(site, http_receiver, tmp_path, daemon_factory):
     _listing(site, [_story(site, "/n/1.html", "iFlytek story")])
     config = _config(site, http_receiver, tmp_path)
     d = daemon_factory(config)
@@ -138,6 +138,8 @@ def test_second_instance_on_the_same_store_is_refused(site, http_receiver, tmp_p
     assert second.returncode != 0 and "already running" in second.stderr
     once = newsradar("run", "--once", "-c", str(config), check=False, timeout=60)
     assert once.returncode != 0 and "already running" in once.stderr
+    d.proc.send_signal(signal.SIGHUP)  # systemctl reload: validate and switch even when the file is unchanged
+    wait_for(lambda: "config reloaded" in d.text(), what="SIGHUP reload", daemon=d)
     assert d.stop() == 0
 
 

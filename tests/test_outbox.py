@@ -96,6 +96,16 @@ def test_smtp_451_then_250(tmp_path, smtp_server, clock):
     assert len(smtp_server.messages) == 1
 
 
+def test_smtp_server_stalling_in_data_past_the_timeout(tmp_path, smtp_server, clock):
+    config, store, sender = _setup(tmp_path, smtp_server.url(), clock)
+    smtp_server.data_delay = 4.0  # the notifier's timeout is 2 s
+    assert sender.send_due().retried == 1
+    assert "timed out" in _rows(store)[0].last_error  # the client gave up after its 2 s timeout
+    clock.advance(minutes=5)
+    assert sender.send_due().sent == 1
+    assert len(smtp_server.messages) == 1
+
+
 def test_smtp_550_is_dead_without_pointless_retries(tmp_path, smtp_server, clock):
     config, store, sender = _setup(tmp_path, smtp_server.url(), clock)
     smtp_server.rcpt_reply = "550 5.1.1 no such user"
@@ -213,3 +223,16 @@ def test_urgent_rule_goes_through_quiet_hours(tmp_path, http_receiver, clock):
     report = sender.send_due()
     assert report.sent == 2 and report.messages == 1, "what quiet hours held goes out as one digest"
     assert len(http_receiver.requests) == 2
+
+
+def test_the_outbox_on_each_backend(store, tmp_path, http_receiver, clock):
+    """Plan, claim (FOR UPDATE SKIP LOCKED on PostgreSQL), deliver, mark: the same on SQLite and PostgreSQL."""
+    config = _config(tmp_path, f"json://127.0.0.1:{http_receiver.port}/hook")
+    _stories(config, store, 3, clock)
+    first, second = Sender(store, config, clock=clock), Sender(store, config, clock=clock)
+    claimed = first.claim()
+    assert len(claimed) == 3 and second.claim() == [], "claimed rows are not claimed twice"
+    assert Sender(store, config, clock=clock).recover() == 3
+    assert second.send_due().sent == 3
+    assert first.send_due().sent == 0
+    assert len(http_receiver.requests) == 3

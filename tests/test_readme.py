@@ -7,7 +7,16 @@ import re
 
 from pydantic import BaseModel
 
-from crawler.config import Config, Fetch, Health, Metrics, Notifier, Rule, Source, load_config
+from crawler.config import (
+    Config,
+    Fetch,
+    Health,
+    Metrics,
+    Notifier,
+    Rule,
+    Source,
+    load_config,
+)
 from crawler.config import Daemon as DaemonSettings
 from tests.conftest import ROOT
 

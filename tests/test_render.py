@@ -17,8 +17,7 @@ from apprise.conversion import convert_between
 from apprise.plugins.slack import NotifySlack
 
 import alerts.escape as escape_module
-from alerts.render import (Alert, Message, Renderer, Snippet, TemplateProblem,
-                           cut, len16)
+from alerts.render import Alert, Message, Renderer, Snippet, TemplateProblem, cut, len16
 
 CHANNELS = ["mail", "slack", "discord", "telegram", "markdown", "text"]
 URL = "https://news.example.com/2024/05/fed-cuts?src=rss&id=(42)"

@@ -9,8 +9,8 @@ import json
 import unicodedata
 
 import pytest
-from w3lib.html import remove_tags
 from scrapy.http import HtmlResponse, Request, Response, XmlResponse
+from w3lib.html import remove_tags
 
 from crawler.items import ArticlePage, Hint
 from spiders import FeedSpider, ListingSpider, SitemapSpider

@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from crawler.items import NewStory
 from crawler.store import Store, StoreError
 
-PG_URL = os.environ.get("NEWSRADAR_TEST_PG_URL")
 WINDOW = timedelta(days=7)
 BODY = " ".join(f"word{i} sentence about chips and iFlytek models {i % 7}" for i in range(60))
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'store.db'}")
-        yield s
-        s.close()
-        return
-    if not PG_URL:
-        pytest.skip("NEWSRADAR_TEST_PG_URL is not set: no PostgreSQL to test against")
-    schema = f"nr_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    s = Store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
-    yield s
-    s.close()
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 def story(url: str, text: str = BODY, **kw) -> NewStory:
