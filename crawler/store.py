@@ -13,6 +13,7 @@ This module knows nothing of Scrapy, rules or notifiers: callers pass plain reco
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -180,6 +181,10 @@ class Store:
         except (SQLAlchemyError, ValueError, ImportError) as exc:
             raise StoreError(f"cannot open store {_masked(url)}: {exc}") from exc
         self.session = sessionmaker(self.engine, expire_on_commit=False)
+        # SimHashes of the originals first seen within the dedupe window, oldest first: scanned in memory rather
+        # than read back from the database for every new story. One process writes a store (crawler.lock).
+        self._window: deque[tuple[int, datetime, int]] | None = None
+        self._window_since: datetime | None = None
         self.url = url
 
     @property
@@ -251,6 +256,8 @@ class Store:
             s.flush()
             self._add_aliases(s, urls, story.id)
             added = Added("duplicate" if original else "new", story.id, original.id if original else None)
+            if sim is not None and original is None and self._window is not None:
+                self._window.append((story.id, now, sim))  # committed with the story below, or rolled back
             if plan is not None:
                 already = set()
                 if original is not None:
@@ -267,21 +274,26 @@ class Store:
         present = set(s.scalars(select(StoryUrl.url).where(StoryUrl.url.in_(urls))))
         s.add_all(StoryUrl(url=u, story_id=story_id) for u in urls if u not in present)
 
-    @staticmethod
-    def _find_copy(s: Session, text_hash: str, sim: int | None, since: datetime) -> Story | None:
+    def _find_copy(self, s: Session, text_hash: str, sim: int | None, since: datetime) -> Story | None:
         """The first story of the window with the same text (exactly, or within SimHash distance)."""
         recent = select(Story).where(Story.first_seen >= since, Story.duplicate_of.is_(None))
         exact = s.scalars(recent.where(Story.content_hash == text_hash).order_by(Story.id).limit(1)).first()
         if exact is not None or sim is None:
             return exact
-        rows = s.execute(
-            select(Story.id, Story.simhash).where(
-                Story.first_seen >= since, Story.duplicate_of.is_(None), Story.simhash.is_not(None)
-            ).order_by(Story.id)
-        )
-        for story_id, other in rows:
+        if self._window is None or since < self._window_since:  # first use, or a longer dedupe_window
+            self._window_since = since
+            self._window = deque(s.execute(
+                select(Story.id, Story.first_seen, Story.simhash).where(
+                    Story.first_seen >= since, Story.duplicate_of.is_(None), Story.simhash.is_not(None)
+                ).order_by(Story.id)
+            ))
+        while self._window and self._window[0][1] < since:
+            self._window.popleft()
+        for story_id, _seen, other in self._window:  # rows unpack like tuples
             if fingerprint.is_near(sim, other):
-                return s.get(Story, story_id)
+                found = s.get(Story, story_id)
+                if found is not None:  # None: a story rolled back after it was listed
+                    return found
         return None
 
     def stories(self, limit: int | None = 50, duplicates: bool = False) -> list[Story]:

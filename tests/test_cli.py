@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,11 +24,10 @@ from types import SimpleNamespace
 import pytest
 
 from crawler.settings import VERSION
-from tests.conftest import newsradar
+from tests.conftest import ROOT, newsradar
 from tests.newssite import STORIES, article, publish_site, site_config, syndicate
 from tests.receivers import HTTPReceiver, Reply, free_port
 from tests.site import Site
-from tests.test_daemon import DaemonProcess, wait_for
 
 RULES = """
 watchlists:
@@ -303,6 +307,15 @@ def _scrape(url: str) -> str:
         return ""
 
 
+def _wait_for(predicate, daemon: subprocess.Popen, log: Path, timeout: float = 45):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and daemon.poll() is None:
+        if value := predicate():
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"daemon {'exited' if daemon.poll() is not None else 'timed out'}:\n{log.read_text()[-3000:]}")
+
+
 def test_daemon_serves_prometheus_metrics_and_status_shows_what_it_polled(site, tmp_path):
     site.add("/n/1.html", article("iFlytek story", ["iFlytek said a paragraph long enough to be main text."] * 3,
                                   "2025-06-11T09:30:00+08:00", lang="en"))
@@ -319,19 +332,23 @@ sources:
   - {{name: markets, type: html, url: "{site.url('/markets/')}", links: a.headline, every: 1s, jitter: 0s}}
   - {{name: broken, type: feed, url: "{site.url('/500.xml')}", every: 1s, jitter: 0s}}
 """)
-    d = DaemonProcess(config, tmp_path / "daemon.log")
+    log = tmp_path / "daemon.log"
+    with log.open("w") as err:
+        d = subprocess.Popen([sys.executable, "-m", "crawler", "run", "-c", str(config)], stdout=subprocess.DEVNULL,
+                             stderr=err, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         wanted = ('newsradar_polls_total{source="markets",status="ok"}',
                   'newsradar_polls_total{source="broken",status="error"}')
-        text = wait_for(lambda: (t := _scrape(f"http://127.0.0.1:{port}/metrics")) and all(w in t for w in wanted) and t,
-                        timeout=45, what="scraped poll counters", daemon=d)
+        text = _wait_for(lambda: (t := _scrape(f"http://127.0.0.1:{port}/metrics")) and all(w in t for w in wanted) and t,
+                         d, log)
         assert 'newsradar_stories_total{source="markets"} 1.0' in text
         assert 'newsradar_poll_seconds_bucket{le="0.1",source="markets"}' in text
-        assert d.stop() == 0
+        d.send_signal(signal.SIGTERM)
+        assert d.wait(30) == 0, log.read_text()[-3000:]
     finally:
-        if d.proc.poll() is None:
-            d.proc.kill()
-            d.proc.wait(10)
+        if d.poll() is None:
+            d.kill()
+            d.wait(10)
     sources = {s["name"]: s for s in json.loads(newsradar("status", "--json", "-c", str(config)).stdout)["sources"]}
     markets, broken = sources["markets"], sources["broken"]
     assert markets["health"] == "ok" and markets["last_poll"] and markets["stories"] == 1 and not markets["last_error"]

@@ -84,3 +84,13 @@ def test_store_errors_hide_passwords():
     with pytest.raises(StoreError) as exc:
         Store("postgresql+psycopg://user:s3cret@127.0.0.1:1/none?connect_timeout=2")
     assert "s3cret" not in str(exc.value)
+
+
+def test_a_copy_is_found_in_the_window_index_after_earlier_inserts(store):
+    """The in-memory SimHash window sees stories added after it was first loaded, and forgets none."""
+    for i in range(5):
+        other = " ".join(f"unrelated report {i} number {j} about bonds and rates" for j in range(40))
+        store.add_story(story(f"https://a.example/o{i}", text=other), WINDOW)
+    first = store.add_story(story("https://a.example/1"), WINDOW)
+    copy = store.add_story(story("https://b.example/1", text=BODY + " Republished with permission."), WINDOW)
+    assert copy.duplicate_of == first.story_id
