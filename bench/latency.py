@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import signal
 import statistics
 import subprocess
@@ -152,9 +153,11 @@ def measure(stories: int, every: float, seed: int, workdir: Path, verbose: bool)
         code = stop(proc) if proc is not None else None
         site.close()
         hook.stop()
-    polls = log.read_text(errors="replace").count("poll source=wire status=")
-    extra = len(hook.requests) - (stories + 1)
-    print(f"polls={polls} alerts_received={len(hook.requests)} unexpected_extra_alerts={extra}")
+    polls = [(int(new), int(ms)) for new, ms in
+             re.findall(r"poll source=wire status=\S+ new=(\d+) .*? ms=(\d+)", log.read_text(errors="replace"))]
+    found = [ms for new, ms in polls if new] or [0]
+    print(f"polls={len(polls)} alerts_received={len(hook.requests)} (expected {stories + 1}); a poll that found a "
+          f"story took median {statistics.median(found):.0f} ms, max {max(found)} ms (fetch, extract, store)")
     return latencies, code
 
 
