@@ -58,8 +58,6 @@ def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow
         for m in owed:
             for name in m.notify:
                 by_notifier.setdefault(name, []).append(m)
-        for m in matches:
-            m.alerted = any(m.rule == o.rule for o in owed)
         rows = []
         for name, routed in by_notifier.items():
             notifier = config.notifiers.get(name)
@@ -77,6 +75,9 @@ def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow
                     urgent=any(m.urgent for m in routed), status="pending",
                     next_attempt=current, created=current, attempts=0,
                 ))
+        queued = {rule for row in rows for rule, _terms in row.rules}
+        for m in matches:  # `alerted`: queued for at least one notifier (what `status` counts)
+            m.alerted = m.rule in queued
         return matches, rows
 
     return plan

@@ -171,11 +171,13 @@ def soak(args: argparse.Namespace, workdir: Path) -> tuple[list[Sample], dict[st
     proc, code = None, None
     total = args.warmup + args.polls
     deadline = time.monotonic() + 120 + 3 * total * args.every / len(KINDS)
+    # An outer PYTHONPATH stays after ROOT: a probe (a sitecustomize with tracemalloc) can ride along.
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     try:
         config = write_config(workdir, news.site, hook, args.every)
         with log.open("w") as err:
             proc = subprocess.Popen([sys.executable, "-m", "crawler", "run", "-c", str(config)], cwd=workdir,
-                                    env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=err)
+                                    env={**os.environ, "PYTHONPATH": pythonpath}, stdout=subprocess.DEVNULL, stderr=err)
         offset, pending, next_publish, next_sample = 0, "", args.publish_every, 0.0
         while counts["polls"] < total:
             if proc.poll() is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from datetime import datetime, timedelta, timezone
@@ -23,13 +24,21 @@ def add_commands(sub, common) -> None:
 
     out = sub.add_parser("outbox", parents=[common], help="pending, failed and dead alerts; `outbox retry` replays")
     out.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
-    out.add_argument("ids", nargs="*", type=int, metavar="ID")
+    out.add_argument("ids", nargs="*", type=_alert_id, metavar="ID", help="alert ids as listed: 42 or nr-42")
     out.add_argument("--dead", action="store_true", help="with retry: replay every dead alert")
     out.add_argument("--all", action="store_true", help="with list: sent alerts too")
     out.add_argument("--json", action="store_true")
 
     st = sub.add_parser("status", parents=[common], help="sources, rules and the outbox at a glance")
     st.add_argument("--json", action="store_true")
+
+
+def _alert_id(value: str) -> int:
+    """'nr-42' (as messages and `outbox` show it) or '42'."""
+    try:
+        return int(value.removeprefix("nr-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not an alert id (like nr-42)") from None
 
 
 def dispatch(args: argparse.Namespace, config: Config) -> int:
@@ -49,14 +58,18 @@ def rules_test(args: argparse.Namespace, config: Config) -> int:
             return 1
         title, text = page.get("title") or "", page.get("text") or ""
     report = compile_rules(config).explain(title, text)
+    for entry in report:
+        entry["hits"] = [dataclasses.asdict(hit) for hit in entry.get("hits", [])]
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
+    fields = {"title": title, "text": text}
     for entry in report:
         mark = "MATCH" if entry["matched"] else "no   "
         print(f"{mark} {entry['rule']}: {entry['reason']}")
-        for hit in entry.get("hits", [])[:5]:
-            print(f"        {hit}")
+        for hit in entry["hits"][:5]:
+            seen = fields[hit["field"]][hit["start"]:hit["end"]]
+            print(f"        {hit['term']!r} in {hit['field']} at {hit['start']}: {seen!r}")
     return 0
 
 
@@ -77,7 +90,8 @@ def notify_test(args: argparse.Namespace, config: Config) -> int:
     )
     failed = 0
     for url in notifier.url:
-        result = deliver(url, renderer.render(Renderer.channel_for(url), sample, notifier.template))
+        message = renderer.render(Renderer.channel_for(url), sample, notifier.template)
+        result = deliver(url, message, timeout=notifier.timeout.total_seconds())
         print(f"{mask_url(url)}: {'sent' if result.ok else 'FAILED: ' + (result.error or 'unknown error')}")
         failed += not result.ok
     return 1 if failed else 0
@@ -103,7 +117,9 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
         return 0
     with store.session() as s:
         q = select(Outbox, Story.title).join(Story, Story.id == Outbox.story_id).order_by(Outbox.id.desc())
-        if not args.all:
+        if args.ids:
+            q = q.where(Outbox.id.in_(args.ids))
+        elif not args.all:
             q = q.where(Outbox.status != "sent")
         rows = list(s.execute(q.limit(500)))
     for row, title in rows:

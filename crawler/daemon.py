@@ -25,9 +25,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from crawler.config import Config, ConfigError, Source, load_config
-from crawler.health import Change, assess, silent_after
-from crawler.poll import Poller, PollResult, run_reactor
-from crawler.store import Store, StoreError, utcnow
+from crawler.poll import Poller, run_reactor
+from crawler.store import Store, StoreError
 
 log = logging.getLogger("newsradar.daemon")
 
@@ -127,7 +126,7 @@ class Daemon:
             async with self._slots, per_host:
                 result = await self.poller.poll(source)
             self.metrics.poll(result)
-            await self._health(source, result)
+            await self.delivery.record_poll(self.poller.io, source, result)
             if result.alerts:
                 await self._send()
         finally:
@@ -140,32 +139,6 @@ class Daemon:
             log.exception("sending the outbox failed; it is retried on the next run")
             return
         self.metrics.sent(report)
-
-    async def _health(self, source: Source, result: PollResult) -> None:
-        config = self.config
-
-        def update(h):
-            return assess(h, result.ok, result.error, result.new, utcnow(), config.health.failing_after,
-                          silent_after(config, source))
-
-        loop = asyncio.get_running_loop()
-        change: Change | None = await loop.run_in_executor(self.poller.io, self.store.update_health, source.name, update)
-        if change is not None:
-            log.warning("health: %s", change.message)
-            await self._ops(f"newsradar: {change.message}")
-
-    async def _ops(self, text: str) -> None:
-        if not self.config.ops:
-            return
-        from alerts.notify import deliver
-        from alerts.render import Message
-
-        message = Message(title=text.split(":", 1)[0][:120], body=text, body_format="text")
-        loop = asyncio.get_running_loop()
-        for url in self.config.notifiers[self.config.ops].url:
-            result = await loop.run_in_executor(self.delivery.thread, deliver, url, message)
-            if not result.ok:
-                log.error("ops alert not delivered: %s", result.error)
 
     # -- live reload ------------------------------------------------------------------------------------------
     async def reload(self, forced: bool = False) -> None:

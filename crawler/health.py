@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crawler.config import Config, Source
-from crawler.store import SourceHealth
+from crawler.store import SourceHealth, Store, utcnow
 
 
 @dataclass(frozen=True)
@@ -58,3 +58,9 @@ def assess(h: SourceHealth, ok: bool, error: str | None, new: int, now: datetime
     else:
         msg = f"source {h.source} recovered (was {old})"
     return Change(h.source, old, h.state, msg)
+
+
+def record(store: Store, config: Config, source: Source, ok: bool, error: str | None, new: int) -> Change | None:
+    """Update the source's stored health from one poll; the change of state, if any. Blocking (store I/O)."""
+    return store.update_health(source.name, lambda h: assess(
+        h, ok, error, new, utcnow(), config.health.failing_after, silent_after(config, source)))

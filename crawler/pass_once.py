@@ -25,6 +25,8 @@ def run_once(config: Config, store: Store) -> int:
         try:
             await delivery.recover()
             results = await poller.poll_all()
+            for result in results:  # health and its ops alerts, as the daemon keeps them
+                await delivery.record_poll(poller.io, config.source(result.source), result)
             report = await delivery.send_due()
         finally:
             poller.close()

@@ -129,7 +129,7 @@ class Poller:
             "poll source=%s status=%s new=%d duplicates=%d alerts=%d failures=%d ms=%d%s",
             result.source, result.status, result.new, result.duplicates, result.alerts, result.failures, result.ms,
             f" error={result.error!r}" if result.error else "",
-            extra={"poll": result.__dict__},
+            extra={"poll": {**result.__dict__, "status": result.status}},
         )
         return result
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
-from crawler.config import Config, compile_rules
+from crawler.config import Config, Source, compile_rules
+from crawler.poll import PollResult
 from crawler.items import NewStory
 from crawler.store import Added, Store
+
+log = logging.getLogger("newsradar.health")
 
 
 def ingest_for(config: Config, store: Store) -> Callable[[NewStory], Added]:
@@ -31,7 +36,36 @@ class Delivery:
         self.use(config)
 
     def use(self, config: Config) -> None:
+        self.config = config
         self.sender = self._sender_cls(self.store, config)
+
+    async def ops(self, text: str) -> None:
+        """Tell the operator (the `ops:` notifier), if one is configured. Never raises."""
+        if not self.config.ops:
+            return
+        from alerts.notify import deliver
+        from alerts.render import Message
+
+        notifier = self.config.notifiers[self.config.ops]
+        message = Message(title=text.split(":", 1)[0][:120], body=text, body_format="text")
+        loop = asyncio.get_running_loop()
+        for url in notifier.url:
+            result = await loop.run_in_executor(self.thread, partial(deliver, url, message,
+                                                                     timeout=notifier.timeout.total_seconds()))
+            if not result.ok:
+                log.error("ops alert not delivered: %s", result.error)
+
+    async def record_poll(self, io: ThreadPoolExecutor, source: Source, result: PollResult) -> None:
+        """Source health after a poll; one ops alert when it turns failing or silent, one when it recovers."""
+        from crawler.health import record
+
+        loop = asyncio.get_running_loop()
+        found = result.new + result.duplicates  # a source that yields syndicated copies is not silent
+        change = await loop.run_in_executor(io, partial(record, self.store, self.config, source, result.ok,
+                                                        result.error, found))
+        if change is not None:
+            log.warning("health: %s", change.message)
+            await self.ops(f"newsradar: {change.message}")
 
     async def recover(self) -> int:
         return await asyncio.get_running_loop().run_in_executor(self.thread, self.sender.recover)
