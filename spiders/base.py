@@ -59,7 +59,10 @@ class SourceSpider(scrapy.Spider):
             return list(self.parse_listing(response))
         except ListingError as exc:
             self.source_error(f"{response.url}: {exc}")
-            return []
+        except SystemExit as exc:
+            # A parser that calls sys.exit() would leave the reactor wedged and the daemon deaf to SIGTERM.
+            self.source_error(f"{response.url}: the parser called sys.exit({exc.code})")
+        return []
 
     def parse_listing(self, response: Response) -> Iterable[Any]:
         raise NotImplementedError

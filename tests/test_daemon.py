@@ -22,11 +22,12 @@ BODY = "{} said its domestic computing power cluster is now training large model
 
 
 class DaemonProcess:
-    def __init__(self, config: Path, log: Path):
+    def __init__(self, config: Path, log: Path, env: dict | None = None):
         self.log = log
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "crawler", "run", "-c", str(config)],
-            stdout=subprocess.DEVNULL, stderr=log.open("w"), env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.DEVNULL, stderr=log.open("w"),
+            env={**os.environ, "PYTHONPATH": f"{ROOT / 'tests' / 'hooks'}:{ROOT}", **(env or {})},
         )
 
     def text(self) -> str:
@@ -99,8 +100,8 @@ def _alerts(hook, path: str = "/alerts") -> list[dict]:
 def daemon_factory(tmp_path):
     started: list[DaemonProcess] = []
 
-    def start(config: Path, name: str = "daemon.log") -> DaemonProcess:
-        d = DaemonProcess(config, tmp_path / name)
+    def start(config: Path, name: str = "daemon.log", env: dict | None = None) -> DaemonProcess:
+        d = DaemonProcess(config, tmp_path / name, env)
         started.append(d)
         return d
 
@@ -186,3 +187,19 @@ def test_a_failing_source_gives_one_ops_alert_and_one_recovery(site, http_receiv
     assert len(ops) == 2 and "recovered" in ops[1]["message"], ops
     assert d.stop() == 0
     assert len(items(config)) == 1
+
+
+def test_a_spider_calling_sys_exit_does_not_take_the_daemon_down(site, http_receiver, tmp_path, daemon_factory):
+    _listing(site, [_story(site, "/n/1.html", "iFlytek story")])
+    extra = f"""  - name: rogue
+    type: html
+    url: {site.url('/markets/')}
+    links: "a.headline"
+    every: 1s
+    jitter: 0s
+"""
+    config = _config(site, http_receiver, tmp_path, extra=extra)
+    d = daemon_factory(config, env={"NEWSRADAR_TEST_SPIDER_EXIT": "rogue"})
+    wait_for(lambda: d.text().count("source=rogue status=error") >= 2, what="rogue polls fail", daemon=d)
+    wait_for(lambda: len(_alerts(http_receiver)) >= 1, what="the other source still alerts", daemon=d)
+    assert d.stop() == 0, "still answers SIGTERM"

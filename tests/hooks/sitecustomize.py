@@ -2,6 +2,8 @@
 
 - NEWSRADAR_TEST_SLACK_WEBHOOK: point apprise's Slack plugin at a local receiver (in-process tests monkeypatch
   the same class attribute).
+- NEWSRADAR_TEST_SPIDER_EXIT: a spider of the named source calls sys.exit() while parsing its listing (a
+  misbehaving third-party parser), to show the daemon guards its loop.
 - NEWSRADAR_TEST_FAULT: kill the process (`os._exit`, no clean-up, like kill -9) at one point of a pass:
   `after-store` (stories and outbox rows committed, nothing sent), `after-send` (a message delivered, not yet
   marked sent), `mid-digest` (the first message of a digest delivered, the rest not).
@@ -54,3 +56,18 @@ if _fault:
             return _deliver(self, url, ids, render, notifier)
 
         outbox.Sender._deliver = _deliver_then_die
+
+_spider_exit = os.environ.get("NEWSRADAR_TEST_SPIDER_EXIT")
+if _spider_exit:
+    import sys
+
+    from spiders.listing import ListingSpider
+
+    _parse = ListingSpider.parse_listing
+
+    def _parse_or_exit(self, response):
+        if self.source["name"] == _spider_exit:
+            sys.exit(3)
+        return _parse(self, response)
+
+    ListingSpider.parse_listing = _parse_or_exit
