@@ -185,10 +185,12 @@ def _print_status(report: dict) -> None:
 
     console = Console()
     table = Table(title="sources")
-    for col in ("name", "type", "schedule", "health", "last poll", "next run", "stories", "last error"):
-        table.add_column(col)
+    for col in ("name", "type", "schedule", "health", "last poll (UTC)", "next run", "stories"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("last error", overflow="ellipsis", no_wrap=True, max_width=40)
     for s in report["sources"]:
-        table.add_row(s["name"], s["type"], s["schedule"], s["health"], s["last_poll"] or "-", s["next_run"] or "-",
+        health = s["health"] + (f" ({s['failures']}✗)" if s["failures"] else "")
+        table.add_row(s["name"], s["type"], s["schedule"], health, _short(s["last_poll"]), _short(s["next_run"]),
                       str(s["stories"]), s["last_error"] or "")
     console.print(table)
     rules = Table(title="rules")
@@ -199,6 +201,11 @@ def _print_status(report: dict) -> None:
     console.print(rules)
     o = report["outbox"]
     console.print(f"outbox: {o['pending']} pending, {o['sending']} sending, {o['sent']} sent, {o['dead']} dead")
+
+
+def _short(iso: str | None) -> str:
+    """'2026-11-30T08:38:49+00:00' -> '11-30 08:38' (a table cell, not an archive)."""
+    return f"{iso[5:10]} {iso[11:16]}" if iso else "-"
 
 
 def _iso(value: datetime | None) -> str | None:
