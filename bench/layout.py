@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,27 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.procs import stop, tree_cpu_ms  # noqa: E402
 from tests.site import Site  # noqa: E402
 
 FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 <item><title>One</title><link>/a/1.html</link></item></channel></rss>"""
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
-
-
-def _cpu_of(pid: int) -> float:
-    """utime + stime of a process and its live children, in seconds (from /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 def daemon_cpu_per_poll(config: Path, polls: int, log: Path) -> float:
@@ -59,13 +43,12 @@ def daemon_cpu_per_poll(config: Path, polls: int, log: Path) -> float:
         deadline = time.monotonic() + 120
         while count() < 10 and time.monotonic() < deadline:
             time.sleep(0.05)
-        start_polls, start_cpu = count(), _cpu_of(proc.pid)
+        start_polls, start_cpu = count(), tree_cpu_ms(proc.pid) / 1000
         while count() < start_polls + polls and time.monotonic() < deadline + polls * 3:
             time.sleep(0.05)
-        return (_cpu_of(proc.pid) - start_cpu) / max(1, count() - start_polls)
+        return (tree_cpu_ms(proc.pid) / 1000 - start_cpu) / max(1, count() - start_polls)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
+        stop(proc)
 
 
 def process_cpu_per_poll(config: Path, polls: int) -> float:
