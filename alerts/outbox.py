@@ -163,6 +163,7 @@ class Sender:
             [Due(r.id, r.urgent, r.created, r.held) for r, _ in group], now, self.config.tz,
             quiet=notifier.quiet, digest=notifier.digest, max_per_hour=notifier.max_per_hour,
             sent_last_hour=self._recent_sends(group[0][0], now) if notifier.max_per_hour else [],
+            backlog=notifier.backlog,
         )
         if plan.hold:
             with self.store.session.begin() as s:

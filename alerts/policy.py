@@ -5,7 +5,7 @@ For each notifier target, the rows due now are decided in this order (`decide`):
    is held until the quiet period ends; `urgent: true` rules go through. What was held goes out as one digest.
 2. Digest window (`digest: 15m`): a non-urgent alert waits until the window it arrived in closes; windows are
    aligned to local midnight (15m -> :00/:15/:30/:45; 1d -> midnight). Everything due then is one digest.
-3. Backlog: more than `BACKLOG` alerts due at once for one target (after an outage, at the market open) go
+3. Backlog: more than `backlog` (10) alerts due at once for one target (after an outage, at the market open) go
    out as one digest instead of a burst of pings. Urgent alerts still go alone.
 4. Rate limit (`max_per_hour: N`): at most N messages to a target in any hour; the overflow becomes one digest
    (never dropped); with no room left at all, everything waits for the hour to free a slot.

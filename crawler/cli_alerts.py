@@ -142,16 +142,16 @@ def status(args: argparse.Namespace, config: Config) -> int:
 
     from crawler.cli import open_store
     from crawler.health import silent_after
-    from crawler.store import Match, Outbox, Story, utcnow
+    from crawler.store import Match, Story, utcnow
 
     store = open_store(config)
     if store is None:
         return 1
     health = store.health()
+    outbox_counts = store.outbox_counts()
     now = utcnow()
     since = now.replace(hour=0, minute=0, second=0, microsecond=0)
     with store.session() as s:
-        outbox_counts = dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
         today = dict(s.execute(
             select(Match.rule, func.count()).join(Story, Story.id == Match.story_id)
             .where(Match.alerted.is_(True), Story.first_seen >= since).group_by(Match.rule)).all())

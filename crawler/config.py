@@ -108,6 +108,7 @@ class Notifier(_Model):
     digest: Duration | None = None
     quiet: str | None = None
     max_per_hour: int | None = Field(None, ge=1)
+    backlog: int = Field(10, ge=1)
     max_attempts: int = Field(8, ge=1)
     max_age: Duration = timedelta(days=1)
     timeout: Duration = timedelta(seconds=30)

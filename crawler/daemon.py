@@ -139,6 +139,9 @@ class Daemon:
             log.exception("sending the outbox failed; it is retried on the next run")
             return
         self.metrics.sent(report)
+        if self.metrics.enabled:
+            loop = asyncio.get_running_loop()
+            self.metrics.outbox_depth(await loop.run_in_executor(self.poller.io, self.store.outbox_counts))
 
     # -- live reload ------------------------------------------------------------------------------------------
     async def reload(self, forced: bool = False) -> None:

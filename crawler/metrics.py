@@ -18,12 +18,13 @@ class Metrics:
         self._server: Any = None
         if not self.enabled:
             return
-        from prometheus_client import Counter, Histogram
+        from prometheus_client import Counter, Gauge, Histogram
 
         self.polls = Counter("newsradar_polls", "Polls by source and status", ["source", "status"], registry=registry)
         self.stories = Counter("newsradar_stories", "New stories by source", ["source"], registry=registry)
         self.alerts = Counter("newsradar_alerts_queued", "Alerts queued by source", ["source"], registry=registry)
         self.delivered = Counter("newsradar_alerts_delivered", "Alerts by outcome", ["outcome"], registry=registry)
+        self.outbox = Gauge("newsradar_outbox_alerts", "Alerts in the outbox by status", ["status"], registry=registry)
         self.latency = Histogram("newsradar_poll_seconds", "Poll duration", ["source"], registry=registry,
                                  buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
 
@@ -54,6 +55,11 @@ class Metrics:
             self.delivered.labels("sent").inc(report.sent)
             self.delivered.labels("retry").inc(report.retried)
             self.delivered.labels("dead").inc(len(report.dead))
+
+    def outbox_depth(self, counts: dict[str, int]) -> None:
+        if self.enabled:
+            for status in ("pending", "sending", "dead"):
+                self.outbox.labels(status).set(counts.get(status, 0))
 
     def stop(self) -> None:
         if self._server is not None:

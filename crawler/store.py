@@ -327,6 +327,12 @@ class Store:
                 out.setdefault(m.story_id, []).append(m)
         return out
 
+    def outbox_counts(self) -> dict[str, int]:
+        from sqlalchemy import func
+
+        with self.session() as s:
+            return dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
+
     def count(self, model: type[Base], **where: Any) -> int:
         from sqlalchemy import func
 

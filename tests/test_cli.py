@@ -330,7 +330,7 @@ sources:
                              stderr=err, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         wanted = ('newsradar_polls_total{source="markets",status="ok"}',
-                  'newsradar_polls_total{source="broken",status="error"}')
+                  'newsradar_polls_total{source="broken",status="error"}', 'newsradar_outbox_alerts{status="pending"}')
         text = _wait_for(lambda: (t := _scrape(f"http://127.0.0.1:{port}/metrics")) and all(w in t for w in wanted) and t,
                          d, log)
         assert 'newsradar_stories_total{source="markets"} 1.0' in text

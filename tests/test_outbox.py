@@ -236,3 +236,10 @@ def test_the_outbox_on_each_backend(store, tmp_path, http_receiver, clock):
     assert second.send_due().sent == 3
     assert first.send_due().sent == 0
     assert len(http_receiver.requests) == 3
+
+
+def test_the_backlog_threshold_is_per_notifier(tmp_path, http_receiver, clock):
+    config, store, sender = _setup(tmp_path, f"json://127.0.0.1:{http_receiver.port}/hook", clock, n=4,
+                                   extra="    backlog: 3")
+    report = sender.send_due()
+    assert report.sent == 4 and report.messages == 1, "4 due > backlog 3: one digest"
