@@ -98,9 +98,10 @@ def notify_test(args: argparse.Namespace, config: Config) -> int:
 
 
 def outbox(args: argparse.Namespace, config: Config) -> int:
+    from sqlalchemy import select, update
+
     from crawler.cli import open_store
     from crawler.store import Outbox, Story, utcnow
-    from sqlalchemy import select, update
 
     store = open_store(config)
     if store is None:

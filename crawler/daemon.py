@@ -33,13 +33,13 @@ log = logging.getLogger("newsradar.daemon")
 
 class Daemon:
     def __init__(self, path: Path, config: Config, store: Store):
-        from crawler.wiring import Delivery, ingest_for
+        from crawler.wiring import Dispatcher, ingest_for
 
         self.path = path
         self.config = config
         self.store = store
         self.poller = Poller(config, store, ingest=ingest_for)
-        self.delivery = Delivery(store, config)
+        self.delivery = Dispatcher(store, config)
         self.stopping = asyncio.Event()
         self.running: set[asyncio.Task] = set()
         self._fingerprint = _fingerprint(path)

@@ -280,7 +280,9 @@ def _from_text(tree) -> datetime | None:
 
 
 def _from_htmldate(tree, url: str | None) -> datetime | None:
-    from htmldate import find_date  # imported here: feed code parses dates without loading htmldate
+    from htmldate import (
+        find_date,  # imported here: feed code parses dates without loading htmldate
+    )
 
     try:
         # deferred_url_extractor: htmldate's own list of publication <meta> names (longer than ours,

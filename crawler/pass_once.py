@@ -16,10 +16,10 @@ log = logging.getLogger("newsradar.run")
 
 
 def run_once(config: Config, store: Store) -> int:
-    from crawler.wiring import Delivery, ingest_for
+    from crawler.wiring import Dispatcher, ingest_for
 
     poller = Poller(config, store, ingest=ingest_for)
-    delivery = Delivery(store, config)
+    delivery = Dispatcher(store, config)
 
     async def main() -> int:
         try:

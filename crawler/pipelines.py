@@ -16,8 +16,7 @@ from typing import Any
 
 from scrapy.exceptions import DropItem, NotConfigured
 
-from crawler.items import ArticlePage, FetchFailure
-from crawler.items import NewStory
+from crawler.items import ArticlePage, FetchFailure, NewStory
 from crawler.stories import build_story
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.config import Config, Source
-from crawler.settings import scrapy_settings
 from crawler.items import NewStory
+from crawler.settings import scrapy_settings
 from crawler.store import Added, Store
 from crawler.workers import process_pool
 

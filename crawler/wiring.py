@@ -1,4 +1,4 @@
-"""Where the crawl half and the alert half of a pass meet. Only the CLI and the daemon import this module."""
+"""Where the crawl half and the alert half of a pass meet. Only the entry points (pass_once, daemon) import this module."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from crawler.config import Config, Source, compile_rules
-from crawler.poll import PollResult
 from crawler.items import NewStory
+from crawler.poll import PollResult
 from crawler.store import Added, Store
 
 log = logging.getLogger("newsradar.health")
@@ -24,7 +24,7 @@ def ingest_for(config: Config, store: Store) -> Callable[[NewStory], Added]:
     return lambda story: store.add_story(story, config.dedupe_window, plan)
 
 
-class Delivery:
+class Dispatcher:
     """Sends due alerts on a thread of its own (apprise blocks), so neither the reactor nor the store waits."""
 
     def __init__(self, store: Store, config: Config):
