@@ -158,12 +158,26 @@ async def _finish(task: asyncio.Task, crawler: Any, timeout: float) -> bool:
         if engine is not None and engine.running:
             break
         await asyncio.sleep(0.1)
+    _drop_queued_downloads(crawler)
     try:
         await asyncio.wait_for(crawler.stop_async(), 30)
         await asyncio.wait_for(asyncio.shield(task), 30)
     except (asyncio.TimeoutError, RuntimeError):
         log.error("poll of %s could not be stopped cleanly", crawler.spider.source["name"])
     return False
+
+
+def _drop_queued_downloads(crawler: Any) -> None:
+    """Closing an engine waits for every request already handed to the downloader, and a per-domain limit of 1
+    can leave dozens queued there: fail the queued ones now (the one being downloaded ends within its timeout).
+    They are not recorded as failed articles (spiders.base.PollStopped), so the next poll fetches them."""
+    from spiders.base import PollStopped
+
+    engine = getattr(crawler, "_engine", None)
+    for slot in getattr(getattr(engine, "downloader", None), "slots", {}).values():
+        while slot.queue:
+            request, deferred = slot.queue.popleft()
+            deferred.errback(PollStopped(f"poll stopped: {request.url} not fetched"))
 
 
 def spider_args(config: Config, source: Source) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
+from scrapy.exceptions import IgnoreRequest
 from twisted.python.failure import Failure
 
 from crawler.items import ArticlePage, FetchFailure, Hint
@@ -87,6 +88,8 @@ class SourceSpider(scrapy.Spider):
         )
 
     def _article_failed(self, failure: Failure) -> Iterable[ArticlePage | FetchFailure]:
+        if failure.check(PollStopped):
+            return  # fetched by the next poll
         meta = failure.request.meta
         reason = _reason(failure)
         self.crawler.stats.inc_value("newsradar/article_errors")
@@ -96,6 +99,10 @@ class SourceSpider(scrapy.Spider):
             yield ArticlePage(self.source["name"], meta["newsradar_link"], failure.request.url, None, None, hint, reason)
         else:
             yield FetchFailure(self.source["name"], failure.request.url, reason)
+
+
+class PollStopped(IgnoreRequest):
+    """A request dropped because its poll was stopped (timeout, shutdown): not a failure of the article."""
 
 
 class ListingError(ValueError):

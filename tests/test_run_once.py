@@ -3,6 +3,7 @@ title, time and main text; a second pass fetches no article again and gets 304s.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from tests.conftest import items, newsradar
@@ -123,3 +124,30 @@ sources:
     newsradar("run", "--once", "-c", str(config))
     assert sum(site.hits[f"/slow/{i}.html"] for i in range(8)) == 8
     assert site.peak_in_flight <= 2, f"{site.peak_in_flight} requests at once to one host"
+
+
+def test_a_poll_that_runs_too_long_is_stopped_and_the_others_finish(site, tmp_path):
+    slow = "".join(f'<a class="headline" href="/slow/{i}.html">{i}</a>' for i in range(10))
+    site.add("/slow/", f"<html><body>{slow}</body></html>")
+    for i in range(10):  # 10 articles at 1.5 s each, one at a time: 15 s unless the poll is cut
+        body = " ".join(f"slow{i} story{i} word{j}" for j in range(40))  # distinct texts: no syndicated copies
+        site.add(f"/slow/{i}.html", f"<html><head><title>Slow {i}</title></head><body><p>{body}</p></body></html>",
+                 delay=1.5)
+    site.add("/ok/", '<html><body><a class="headline" href="/a.html">a</a></body></html>')
+    site.add("/a.html", "<html><head><title>Fine story</title></head><body><p>" + "words " * 80 + "</p></body></html>")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"""store: sqlite:///store.db
+fetch: {{delay: 0s, per_domain: 1, poll_timeout: 3s}}
+sources:
+  - {{name: slow, type: html, url: "{site.url('/slow/')}", links: a.headline}}
+  - {{name: fine, type: html, url: "{site.url('/ok/')}", links: a.headline}}
+""")
+    started = time.monotonic()
+    proc = newsradar("run", "--once", "-c", str(config))
+    assert time.monotonic() - started < 12, "the pass was not cut at the poll timeout"
+    assert "source=slow status=error" in proc.stderr and "poll timed out" in proc.stderr
+    titles = {r["title"] for r in items(config)}
+    assert "Fine story" in titles and 0 < len(titles) < 11, "what the cut poll fetched is kept; the rest waits"
+    config.write_text(config.read_text().replace("poll_timeout: 3s", "poll_timeout: 60s"))
+    newsradar("run", "--once", "-c", str(config))
+    assert len(items(config)) == 11, "the next poll fetches what the cut one dropped (not recorded as failed)"
