@@ -85,6 +85,7 @@ class Poller:
         self._workers = workers or max(1, min(4, multiprocessing.cpu_count()))
         self.cpu = self._new_pool()
         self._ingest_factory = ingest
+        self._active: set[Any] = set()  # crawlers of the polls running now
         self._runner_cls = AsyncCrawlerRunner
         self.use(config)
 
@@ -115,7 +116,11 @@ class Poller:
             crawler.newsradar = ctx
             ctx.crawler = crawler
             task = self.runner.crawl(crawler, source=spider_args(self.config, source))
-            timed_out = not await _finish(task, crawler, self.config.fetch.poll_timeout.total_seconds())
+            self._active.add(crawler)
+            try:
+                timed_out = not await _finish(task, crawler, self.config.fetch.poll_timeout.total_seconds())
+            finally:
+                self._active.discard(crawler)
             result = _result(source.name, crawler.stats.get_stats())
             if timed_out:
                 result.ok, result.error = False, f"poll timed out after {self.config.fetch.poll_timeout}"
@@ -138,7 +143,12 @@ class Poller:
         return list(await asyncio.gather(*(self.poll(s) for s in sources)))
 
     async def stop_crawls(self) -> None:
-        await self.runner.stop()
+        """Stop every running crawl (shutdown past its grace period), also those started before a config
+        reload replaced the runner: queued downloads are dropped first, then running engines stopped."""
+        running = [c for c in self._active if getattr(c, "_engine", None) is not None and c.engine.running]
+        for crawler in running:
+            _drop_queued_downloads(crawler)
+        await asyncio.gather(*(c.stop_async() for c in running), return_exceptions=True)
 
     def close(self) -> None:
         self.cpu.shutdown(wait=True, cancel_futures=True)

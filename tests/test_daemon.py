@@ -203,3 +203,26 @@ def test_a_spider_calling_sys_exit_does_not_take_the_daemon_down(site, http_rece
     wait_for(lambda: d.text().count("source=rogue status=error") >= 2, what="rogue polls fail", daemon=d)
     wait_for(lambda: len(_alerts(http_receiver)) >= 1, what="the other source still alerts", daemon=d)
     assert d.stop() == 0, "still answers SIGTERM"
+
+
+def test_sigterm_stops_a_long_poll_after_the_grace_period(site, http_receiver, tmp_path, daemon_factory):
+    links = "".join(f'<a class="headline" href="/slow/{i}.html">{i}</a>' for i in range(12))
+    site.add("/slow/", f"<html><body>{links}</body></html>")
+    for i in range(12):  # 12 articles at 1.5 s, one at a time: an 18 s poll
+        site.add(f"/slow/{i}.html", article(f"iFlytek slow {i}", [BODY.format(f"iFlytek {i}")] * 3,
+                                            "2026-11-29T00:00:00+00:00", lang="en"), delay=1.5)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"""store: sqlite:///store.db
+fetch: {{delay: 0s, per_domain: 1}}
+daemon: {{shutdown_grace: 2s}}
+sources:
+  - {{name: slow, type: html, url: "{site.url('/slow/')}", links: a.headline, every: 1h}}
+rules: [{{name: r, any: [iFlytek], notify: [hook]}}]
+notifiers: {{hook: {{url: "json://127.0.0.1:{http_receiver.port}/alerts"}}}}
+""")
+    d = daemon_factory(config)
+    wait_for(lambda: site.hits["/slow/1.html"] >= 1, what="the slow poll under way", daemon=d)
+    started = time.monotonic()
+    assert d.stop() == 0
+    assert time.monotonic() - started < 10, "stopped after the grace period, not after the whole poll"
+    assert "outlived the grace period" in d.text()
