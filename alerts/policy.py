@@ -97,10 +97,10 @@ def decide(rows: list[Due], now: datetime, tz: ZoneInfo, *, quiet: str | None = 
             plan.digest.append(row.id)
         else:
             plan.single.append(row.id)
-    normal = [i for i in plan.single if not next(r for r in rows if r.id == i).urgent]
     if len(plan.single) + len(plan.digest) > backlog:
-        plan.single = [i for i in plan.single if i not in normal]
-        plan.digest += normal
+        urgent = {r.id for r in rows if r.urgent}
+        plan.digest += [i for i in plan.single if i not in urgent]
+        plan.single = [i for i in plan.single if i in urgent]
     if max_per_hour is not None:
         _limit(plan, now, max_per_hour, sent_last_hour)
     if len(plan.digest) == 1:

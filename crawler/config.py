@@ -224,15 +224,15 @@ def _where(loc: tuple) -> str:
 def _model_at(loc: tuple) -> type[BaseModel] | None:
     """The model class that holds the last key of `loc` (to suggest its field names)."""
     model: Any = Config
+    mapping_key = False  # the part after a `dict[str, Model]` field is a name of the user's, not a field
     for part in loc[:-1]:
-        if isinstance(part, int):
+        if isinstance(part, int) or mapping_key:
+            mapping_key = False
             continue
         if model is None or part not in getattr(model, "model_fields", {}):
-            if model is Config and loc[0] == "notifiers":
-                model = Notifier
-                continue
             return None
         ann = model.model_fields[part].annotation
+        mapping_key = getattr(ann, "__origin__", None) is dict
         model = next((t for t in _types_in(ann) if isinstance(t, type) and issubclass(t, BaseModel)), None)
     return model
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     select,
 )
 from sqlalchemy.exc import SQLAlchemyError
@@ -328,19 +329,8 @@ class Store:
         return out
 
     def outbox_counts(self) -> dict[str, int]:
-        from sqlalchemy import func
-
         with self.session() as s:
             return dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
-
-    def count(self, model: type[Base], **where: Any) -> int:
-        from sqlalchemy import func
-
-        with self.session() as s:
-            q = select(func.count()).select_from(model)
-            for key, value in where.items():
-                q = q.where(getattr(model, key) == value)
-            return s.scalar(q) or 0
 
 
 def _masked(url: str) -> str:

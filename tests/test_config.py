@@ -55,6 +55,13 @@ def test_the_minimal_config_of_the_issue_loads(tmp_path):
         ("sources: [\n", "config.yaml:2: not valid YAML"),
         (MINIMAL.replace("    url: https://example.com/rss\n", ""), "config.yaml:3: missing key 'url' in sources[0]"),
         (MINIMAL + "fetch:\n  timeout: 10s\n  max_byte: 5MB\n", "config.yaml:13: unknown key 'max_byte' in fetch; did you mean 'max_bytes'?"),
+        (MINIMAL + "notifiers:\n  desk:\n    url: console://\n    tempalte: x.j2\n",
+         "config.yaml:14: unknown key 'tempalte' in notifiers.desk; did you mean 'template'?"),
+        (MINIMAL + "rules:\n  - name: r\n    any: [x]\n    notify: [dsk]\nnotifiers:\n  desk: {url: console://}\n",
+         "config.yaml:14: rule 'r' notifies unknown notifier 'dsk'; did you mean 'desk'?"),
+        (MINIMAL + "rules:\n  - name: r\n    any: [\"@nope\"]\n", "config.yaml:13: "),
+        (MINIMAL + "notifiers:\n  desk: {url: \"nosuchscheme://x\"}\n", "config.yaml:12: notifier 'desk': "),
+        (MINIMAL + "notifiers:\n  desk: {url: console://, quiet: \"22-07\"}\n", "config.yaml:12: notifier 'desk': quiet"),
     ],
 )
 def test_errors_name_the_file_the_line_and_the_key(text, expected):
