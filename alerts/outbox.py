@@ -48,8 +48,7 @@ def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow
     def plan(story: Story, already: set[str]) -> tuple[list[Match], list[Outbox]]:
         found = rules.match(story.title or "", story.text or "")
         matches = [Match(story_id=story.id, rule=m.rule, terms=list(m.terms)) for m in found]
-        source = next((s for s in config.sources if s.name == story.source), None)
-        max_age = (source.max_age if source and source.max_age else None) or config.max_age
+        max_age = config.max_age_for(story.source)
         current = now()
         if story.published is not None and not story.date_is_first_seen and story.published < current - max_age:
             return matches, []

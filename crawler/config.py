@@ -171,6 +171,11 @@ class Config(_Model):
     def source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)
 
+    def max_age_for(self, source_name: str) -> timedelta:
+        """A source's freshness limit: its own `max_age`, else the global one (also for sources since removed)."""
+        source = next((s for s in self.sources if s.name == source_name), None)
+        return (source.max_age if source else None) or self.max_age
+
     def template_dirs(self) -> tuple[Path, ...]:
         if not self.templates:
             return ()

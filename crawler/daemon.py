@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from crawler.config import Config, ConfigError, Source, load_config
+from crawler.metrics import Metrics
 from crawler.poll import Poller, run_reactor
 from crawler.store import Store, StoreError
 
@@ -46,8 +47,6 @@ class Daemon:
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._slots = asyncio.Semaphore(config.fetch.parallel_sources)
         self.scheduler = None
-        from crawler.metrics import Metrics
-
         self.metrics = Metrics.start(config.metrics)
 
     # -- life cycle -------------------------------------------------------------------------------------------
@@ -101,17 +100,15 @@ class Daemon:
     def _schedule(self, config: Config) -> None:
         wanted = {s.name: s for s in config.sources if s.enabled}
         for job in self.scheduler.get_jobs():
-            if job.id.startswith("source:") and job.id[7:] not in wanted:
+            if job.id.startswith("source:") and job.id.removeprefix("source:") not in wanted:
                 job.remove()
         old = {s.name: s for s in self.config.sources}
         for name, source in wanted.items():
-            job = self.scheduler.get_job(f"source:{name}")
-            if job is not None and _timing(old.get(name)) == _timing(source):
-                continue
-            if job is not None:
-                job.remove()
-            self.scheduler.add_job(self._poll, _trigger(source, config), args=[name], id=f"source:{name}",
-                                   max_instances=1, coalesce=True, misfire_grace_time=None,
+            job_id = f"source:{name}"
+            if self.scheduler.get_job(job_id) is not None and _timing(old.get(name)) == _timing(source):
+                continue  # unchanged schedule: keep its next run
+            self.scheduler.add_job(self._poll, _trigger(source, config), args=[name], id=job_id,
+                                   replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=None,
                                    next_run_time=_now(config))
 
     async def _poll(self, name: str) -> None:

@@ -6,7 +6,7 @@
   turns the articles into a `304` that hides them. (Scrapy's HTTP cache serves stale feeds: not used.)
 - `KnownUrlMiddleware` (spider): drops article requests whose canonical URL the store already has (or that
   failed recently), with one `IN (...)` query per listing response, and duplicates within the poll.
-Both read the poll's context from `crawler.newsradar` (set by crawler.poll before the crawl starts).
+Both read the poll's context with `PollContext.of(crawler)` (set by crawler.poll before the crawl starts).
 """
 
 from __future__ import annotations
@@ -16,16 +16,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from scrapy import Request
-from scrapy.exceptions import NotConfigured
 
+from crawler.poll import PollContext
 from crawler.urls import canonical_url
-
-
-def _context(crawler: Any) -> Any:
-    ctx = getattr(crawler, "newsradar", None)
-    if ctx is None:
-        raise NotConfigured("no newsradar poll context on this crawler")
-    return ctx
 
 
 class ConditionalGetMiddleware:
@@ -34,7 +27,7 @@ class ConditionalGetMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ConditionalGetMiddleware:
-        return cls(_context(crawler))
+        return cls(PollContext.of(crawler))
 
     def process_request(self, request: Request, spider: Any = None) -> None:
         if not request.meta.get("newsradar_listing"):
@@ -65,7 +58,7 @@ class KnownUrlMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> KnownUrlMiddleware:
-        return cls(_context(crawler))
+        return cls(PollContext.of(crawler))
 
     async def process_spider_output(self, response: Any, result: AsyncIterator[Any], spider: Any = None):
         batch = [item async for item in result]

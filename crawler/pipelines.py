@@ -14,9 +14,10 @@ import asyncio
 import logging
 from typing import Any
 
-from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.exceptions import DropItem
 
 from crawler.items import ArticlePage, FetchFailure, NewStory
+from crawler.poll import PollContext
 from crawler.stories import build_story
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,7 @@ class _PollPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> Any:
-        ctx = getattr(crawler, "newsradar", None)
-        if ctx is None:
-            raise NotConfigured("no newsradar poll context on this crawler")
-        return cls(ctx)
+        return cls(PollContext.of(crawler))
 
 
 class ExtractPipeline(_PollPipeline):

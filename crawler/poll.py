@@ -63,30 +63,33 @@ class PollContext:
     fresh_validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     crawler: Any = None
 
+    @staticmethod
+    def of(crawler: Any) -> PollContext:
+        """The poll context of a crawler; Scrapy components built outside a newsradar poll switch off."""
+        from scrapy.exceptions import NotConfigured
+
+        ctx = getattr(crawler, "newsradar", None)
+        if ctx is None:
+            raise NotConfigured("no newsradar poll context on this crawler")
+        return ctx
+
     def stats_inc(self, key: str, count: int = 1) -> None:
         if count:
             self.crawler.stats.inc_value(key, count)
 
 
+# Builds, from a config, what stores one story (crawler.wiring.ingest_for: store, match, queue alerts).
 Ingest = Callable[[Config, Store], Callable[[NewStory], Added]]
 
 
-def store_only(config: Config, store: Store) -> Callable[[NewStory], Added]:
-    """Dedupe and store, alerting nobody: the crawl half of a pass (see alerts.outbox for the other half)."""
-    return lambda story: store.add_story(story, config.dedupe_window)
-
-
 class Poller:
-    def __init__(self, config: Config, store: Store, ingest: Ingest = store_only, workers: int | None = None):
-        from scrapy.crawler import AsyncCrawlerRunner
-
+    def __init__(self, config: Config, store: Store, ingest: Ingest, workers: int | None = None):
         self.store = store
         self.io = ThreadPoolExecutor(1, thread_name_prefix="newsradar-store")
         self._workers = workers or max(1, min(4, multiprocessing.cpu_count()))
         self.cpu = self._new_pool()
         self._ingest_factory = ingest
         self._active: set[Any] = set()  # crawlers of the polls running now
-        self._runner_cls = AsyncCrawlerRunner
         self.use(config)
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -94,9 +97,11 @@ class Poller:
 
     def use(self, config: Config) -> None:
         """Switch to a new (already validated) config: later polls use it; running ones finish on the old one."""
+        from scrapy.crawler import AsyncCrawlerRunner
+
         self.config = config
         self.ingest = self._ingest_factory(config, self.store)
-        self.runner = self._runner_cls(scrapy_settings(config))
+        self.runner = AsyncCrawlerRunner(scrapy_settings(config))
 
     async def warm_up(self) -> None:
         """Start the extraction workers now rather than on the first article (each warms up as it starts)."""
@@ -145,10 +150,7 @@ class Poller:
     async def stop_crawls(self) -> None:
         """Stop every running crawl (shutdown past its grace period), also those started before a config
         reload replaced the runner: queued downloads are dropped first, then running engines stopped."""
-        running = [c for c in self._active if getattr(c, "_engine", None) is not None and c.engine.running]
-        for crawler in running:
-            _drop_queued_downloads(crawler)
-        await asyncio.gather(*(c.stop_async() for c in running), return_exceptions=True)
+        await asyncio.gather(*(_stop(c) for c in self._active if _engine_running(c)))
 
     def close(self) -> None:
         self.cpu.shutdown(wait=True, cancel_futures=True)
@@ -164,17 +166,29 @@ async def _finish(task: asyncio.Task, crawler: Any, timeout: float) -> bool:
     except asyncio.TimeoutError:
         log.warning("poll of %s exceeded %.0fs: stopping it", crawler.spider.source["name"], timeout)
     for _ in range(100):
-        engine = getattr(crawler, "_engine", None)
-        if engine is not None and engine.running:
+        if _engine_running(crawler):
             break
         await asyncio.sleep(0.1)
+    await _stop(crawler)
+    try:
+        await asyncio.wait_for(asyncio.shield(task), 30)
+    except asyncio.TimeoutError:
+        log.error("poll of %s could not be stopped cleanly", crawler.spider.source["name"])
+    return False
+
+
+def _engine_running(crawler: Any) -> bool:
+    engine = getattr(crawler, "_engine", None)  # `crawler.engine` raises until the crawl has started
+    return engine is not None and engine.running
+
+
+async def _stop(crawler: Any) -> None:
+    """Stop one crawl now: its queued downloads dropped, its engine closed within 30 s. Never raises."""
     _drop_queued_downloads(crawler)
     try:
         await asyncio.wait_for(crawler.stop_async(), 30)
-        await asyncio.wait_for(asyncio.shield(task), 30)
-    except (asyncio.TimeoutError, RuntimeError):
-        log.error("poll of %s could not be stopped cleanly", crawler.spider.source["name"])
-    return False
+    except (asyncio.TimeoutError, RuntimeError) as exc:
+        log.error("crawl of %s did not stop cleanly: %s", crawler.spider.source["name"], exc or "timeout")
 
 
 def _drop_queued_downloads(crawler: Any) -> None:
@@ -192,7 +206,7 @@ def _drop_queued_downloads(crawler: Any) -> None:
 
 def spider_args(config: Config, source: Source) -> dict[str, Any]:
     args = source.model_dump(mode="json", exclude={"every", "jitter", "max_age"})
-    args["max_age_seconds"] = (source.max_age or config.max_age).total_seconds()
+    args["max_age_seconds"] = config.max_age_for(source.name).total_seconds()
     args["max_bytes"] = config.fetch.max_bytes
     return args
 

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import scrapy
-from scrapy.http import Response
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.items import ArticlePage, FetchFailure, Hint
