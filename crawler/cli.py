@@ -101,6 +101,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_items(args: argparse.Namespace, config: Config) -> int:
+    from crawler.store import iso_utc
+
     store = open_store(config)
     if store is None:
         return 1
@@ -114,7 +116,7 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
             "source": story.source,
             "published": published.isoformat() if published else None,
             "date_is_first_seen": story.date_is_first_seen,
-            "first_seen": story.first_seen.isoformat() + "+00:00",
+            "first_seen": iso_utc(story.first_seen),
             "lang": story.lang,
             "text": story.text,
             "rules": [{"rule": m.rule, "terms": m.terms} for m in matches.get(story.id, [])],

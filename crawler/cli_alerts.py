@@ -101,7 +101,7 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
     from sqlalchemy import select, update
 
     from crawler.cli import open_store
-    from crawler.store import Outbox, Story, utcnow
+    from crawler.store import Outbox, Story, iso_utc, utcnow
 
     store = open_store(config)
     if store is None:
@@ -126,8 +126,8 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
     for row, title in rows:
         item = {"id": row.id, "status": row.status, "notifier": row.notifier, "target": row.target,
                 "attempts": row.attempts, "last_error": row.last_error, "story": title,
-                "next_attempt": row.next_attempt.isoformat() + "+00:00" if row.status == "pending" else None,
-                "created": row.created.isoformat() + "+00:00"}
+                "next_attempt": iso_utc(row.next_attempt) if row.status == "pending" else None,
+                "created": iso_utc(row.created)}
         if args.json:
             print(json.dumps(item, ensure_ascii=False))
         else:
@@ -210,7 +210,9 @@ def _short(iso: str | None) -> str:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.replace(tzinfo=timezone.utc).isoformat(timespec="seconds") if value else None
+    from crawler.store import iso_utc
+
+    return iso_utc(value, "seconds")
 
 
 def _human(delta: timedelta) -> str:

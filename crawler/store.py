@@ -45,6 +45,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def iso_utc(value: datetime | None, timespec: str = "auto") -> str | None:
+    """A stored (naive UTC) time as ISO 8601 with its +00:00 offset, for output."""
+    return value.replace(tzinfo=timezone.utc).isoformat(timespec=timespec) if value else None
+
+
 def to_naive_utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is None:
         return value
