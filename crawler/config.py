@@ -91,6 +91,8 @@ class Source(_Model):
     follow: bool = True
     max_age: Duration | None = None
     enabled: bool = True
+    # Opt-in to fetch loopback/private/link-local addresses (intranet feeds); refused otherwise (issue 9).
+    allow_private: bool = False
 
     @field_validator("url")
     @classmethod
