@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.newssite import article  # noqa: E402
-from tests.receivers import HTTPReceiver  # noqa: E402
-from tests.site import Site  # noqa: E402
+from tests.support.newssite import article  # noqa: E402
+from tests.support.receivers import HTTPReceiver  # noqa: E402
+from tests.support.site import Site  # noqa: E402
 
 FAULTS = ("after-store", "after-send", "mid-digest")
 CRASH = 70
@@ -47,7 +47,7 @@ class Outcome:
 
 
 def _pass(config: Path, fault: str | None) -> int:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'tests' / 'hooks'}:{ROOT}"}
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'tests' / 'support' / 'hooks'}:{ROOT}"}
     env.pop("NEWSRADAR_TEST_FAULT", None)
     if fault:
         env["NEWSRADAR_TEST_FAULT"] = fault

@@ -3,7 +3,7 @@
 Run: ``python bench/crawl.py [--rounds 3] [--limit N] [--json] [--stock-site]``.
 
 The 181 real pages of ``../shared/corpora/article-extraction-benchmark`` (or ``$NEWSRADAR_CORPORA/...``) are
-served gunzipped as ``text/html`` with no charset (they declare it in <meta>) by ``tests.site.Site`` on 127.0.0.1:
+served gunzipped as ``text/html`` with no charset (they declare it in <meta>) by ``tests.support.site.Site`` on 127.0.0.1:
 ``/robots.txt``, ``/index.html`` linking each as ``<a class="headline">``, and ``/a/<id>.html``. Every run gets a
 new server (new port), temp dir and Python process (a reactor runs once per process). Each round runs, in turn:
 
@@ -57,7 +57,7 @@ PRIME_PAGE = ("<html><head><title>Chip maker lifts forecast - Example News</titl
 
 
 def serve(pages: dict[str, bytes], stock: bool):
-    from tests.site import Site
+    from tests.support.site import Site
 
     site = Site()
     if not stock:
@@ -84,7 +84,7 @@ def cpu_seconds() -> tuple[float, float, float]:
 
 
 def run_once(mode: str, pages: dict[str, bytes], stock: bool) -> dict:
-    from crawler.config import Fetch
+    from crawler.config.model import Fetch
 
     fetch = Fetch()  # newsradar's default concurrency, for both sides
     site = serve(pages, stock)
@@ -126,9 +126,9 @@ def bare_crawl(cfg: str) -> int:
     import scrapy
     from scrapy.crawler import AsyncCrawlerRunner
 
-    from crawler.config import load_config
-    from crawler.poll import run_reactor
-    from crawler.settings import scrapy_settings
+    from crawler.config.model import load_config
+    from crawler.fetch.poll import run_reactor
+    from crawler.fetch.settings import scrapy_settings
 
     config = load_config(cfg)
     settings = scrapy_settings(config)
@@ -162,7 +162,7 @@ def bare_crawl(cfg: str) -> int:
 
 def prime(body: bytes) -> None:
     """Runs in an extraction worker: one real extraction, then hold the worker so the next task goes to another."""
-    from crawler.extract import extract_page
+    from crawler.extract.article import extract_page
 
     extract_page(body, "http://127.0.0.1/prime.html", "text/html")
     time.sleep(0.3)
@@ -173,8 +173,8 @@ def newsradar_warmed(cfg: str, how: str) -> int:
     import asyncio
     import logging
 
-    from crawler.cli import main
-    from crawler.poll import Poller
+    from crawler.cli.main import main
+    from crawler.fetch.poll import Poller
 
     poll_all = Poller.poll_all
 
@@ -199,7 +199,7 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=3, help="runs of each mode, alternating (default 3)")
     p.add_argument("--limit", type=int, default=None, help="crawl only the first N pages")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    p.add_argument("--stock-site", action="store_true", help="tests.site.Site as is (Nagle, backlog 5): see serve()")
+    p.add_argument("--stock-site", action="store_true", help="tests.support.site.Site as is (Nagle, backlog 5): see serve()")
     for mode in ("bare", "warm", "primed"):
         p.add_argument(f"--_{mode}", metavar="CONFIG", help=argparse.SUPPRESS)
     args = p.parse_args()

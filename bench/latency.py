@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.procs import stop  # noqa: E402
-from tests.newssite import article  # noqa: E402
-from tests.receivers import HTTPReceiver  # noqa: E402
-from tests.site import Site  # noqa: E402
+from tests.support.newssite import article  # noqa: E402
+from tests.support.receivers import HTTPReceiver  # noqa: E402
+from tests.support.site import Site  # noqa: E402
 
 BODY = ("{} announced that its domestic computing cluster now trains large models in full, a paragraph long "
         "enough to be the main text of the story, story number {}.")

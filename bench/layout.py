@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.procs import stop, tree_cpu_ms  # noqa: E402
-from tests.site import Site  # noqa: E402
+from tests.support.site import Site  # noqa: E402
 
 FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 <item><title>One</title><link>/a/1.html</link></item></channel></rss>"""

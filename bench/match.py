@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alerts.normalize import fold, fold_term  # noqa: E402
-from alerts.rules import RuleSet, RuleSpec  # noqa: E402
+from alerts.rules.normalize import fold, fold_term  # noqa: E402
+from alerts.rules.matcher import RuleSet, RuleSpec  # noqa: E402
 
 SEED = 20240611
 N_TERMS = 10_000

@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.procs import children, machine_busy_ms, proc_stat, rss_kb, stop  # noqa: E402
-from tests.newssite import article  # noqa: E402
-from tests.receivers import HTTPReceiver  # noqa: E402
-from tests.site import Site  # noqa: E402
+from tests.support.newssite import article  # noqa: E402
+from tests.support.receivers import HTTPReceiver  # noqa: E402
+from tests.support.site import Site  # noqa: E402
 
 POLL = re.compile(rb"poll source=(\S+) status=(\S+) new=(\d+)")
 KINDS = ("feed", "listing", "sitemap")

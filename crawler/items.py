@@ -51,5 +51,5 @@ class NewStory:
     date_is_first_seen: bool
     origin: str = "page"  # page | feed (the listing's own title and summary)
     aliases: tuple[str, ...] = ()  # other canonical URLs it was seen under
-    content_hash: str = ""  # crawler.fingerprint, computed off the reactor and store threads
+    content_hash: str = ""  # crawler.dedupe.fingerprint, computed off the reactor and store threads
     simhash: int | None = None

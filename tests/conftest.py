@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from crawler.store import Store
-from tests.receivers import closed_port, http_receiver, smtp_server  # noqa: F401  (fixtures)
-from tests.site import site  # noqa: F401  (fixture)
+from crawler.store.database import Store
+from tests.support.receivers import closed_port, http_receiver, smtp_server  # noqa: F401  (fixtures)
+from tests.support.site import site  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("NEWSRADAR_TEST_PG_URL")

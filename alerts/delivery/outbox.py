@@ -1,0 +1,252 @@
+"""The transactional outbox: which alerts a story owes, and delivering them at least once.
+
+Planning (`planner`) runs inside the transaction that stores a story (crawler.store.Store.add_story), so a story,
+its rule matches and its outbox rows are written together or not at all:
+1. every rule is matched against the story's title and main text (alerts.rules.matcher, pure);
+2. the matches are stored with the story, alerted or not;
+3. a story older than `max_age` (the source's, else the global one; a story with no date counts as fresh) is
+   stored but owes no alert, so a new source does not flood its archive;
+4. a syndicated copy owes nothing for a rule its original already matched;
+5. the remaining rules are grouped by notifier: ONE row per (story, notifier, target URL), naming every rule
+   and term routed there. A notifier with several apprise URLs gets a row per URL, so a retry never resends to
+   a target that already succeeded.
+
+Sending (`Sender.send_due`) claims due rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer), marks
+them `sending`, renders and delivers each through apprise, then marks it `sent`, or schedules a retry with
+exponential backoff and jitter (honouring Retry-After), or `dead` after a permanent error, `max_attempts` or
+`max_age`. A crash between claim and mark leaves rows `sending`; `recover()` (run at start-up, under the
+one-instance lock) puts them back to `pending`: at least once, and at most one duplicate per crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
+
+from sqlalchemy import select, update
+
+from alerts.rules.normalize import snippet as cut_snippet
+from alerts.notify.deliver import Delivery, deliver
+from alerts.delivery.policy import Due, decide
+from alerts.render.renderer import Alert, Message, Renderer, Snippet
+from alerts.rules.matcher import RuleSet
+from crawler.config.model import Config
+from crawler.store.database import Match, Outbox, Planner, Store, Story, utcnow
+
+log = logging.getLogger("newsradar.outbox")
+
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+CLAIM_BATCH = 200
+
+
+def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow) -> Planner:
+    def plan(story: Story, already: set[str]) -> tuple[list[Match], list[Outbox]]:
+        found = rules.match(story.title or "", story.text or "")
+        matches = [Match(story_id=story.id, rule=m.rule, terms=list(m.terms)) for m in found]
+        max_age = config.max_age_for(story.source)
+        current = now()
+        if story.published is not None and not story.date_is_first_seen and story.published < current - max_age:
+            return matches, []
+        owed = [m for m in found if m.rule not in already]
+        by_notifier: dict[str, list] = {}
+        for m in owed:
+            for name in m.notify:
+                by_notifier.setdefault(name, []).append(m)
+        rows = []
+        for name, routed in by_notifier.items():
+            notifier = config.notifiers.get(name)
+            if notifier is None:
+                continue
+            first = routed[0].hits[0] if routed[0].hits else None
+            snip = None
+            if first is not None:
+                source_text = story.title if first.field == "title" else story.text
+                snip = list(cut_snippet(source_text or "", first.start, first.end, 200))
+            for target in range(len(notifier.url)):
+                rows.append(Outbox(
+                    story_id=story.id, notifier=name, target=target,
+                    rules=[[m.rule, list(m.terms)] for m in routed], snippet=snip,
+                    urgent=any(m.urgent for m in routed), status="pending",
+                    next_attempt=current, created=current, attempts=0,
+                ))
+        queued = {rule for row in rows for rule, _terms in row.rules}
+        for m in matches:  # `alerted`: queued for at least one notifier (what `status` counts)
+            m.alerted = m.rule in queued
+        return matches, rows
+
+    return plan
+
+
+@dataclass
+class SendReport:
+    sent: int = 0  # alerts delivered (a digest counts each alert in it)
+    messages: int = 0
+    retried: int = 0
+    held: int = 0
+    dead: list[int] = field(default_factory=list)
+
+
+def alert_for(row: Outbox, story: Story) -> Alert:
+    published = story.published.replace(tzinfo=timezone.utc) if story.published else None
+    snip = Snippet(*row.snippet) if row.snippet else None
+    return Alert(
+        id=f"nr-{row.id}", title=story.title or story.url, url=story.url, source=story.source,
+        published=published, published_is_first_seen=story.date_is_first_seen,
+        matches=tuple((rule, tuple(terms)) for rule, terms in row.rules), snippet=snip, urgent=row.urgent,
+    )
+
+
+def with_alert_header(url: str, alert_ids: str) -> str:
+    """Mail targets carry the alert id in an `X-Newsradar-Alert` header (apprise's `+Header=value`), so a rare
+    duplicate is recognisable by a filter, not only by reading the footer."""
+    if Renderer.channel_for(url) != "mail":
+        return url
+    return f"{url}{'&' if '?' in url else '?'}+X-Newsradar-Alert={quote(alert_ids[:200], safe='')}"
+
+
+class Sender:
+    """Delivers due outbox rows. Blocking (apprise is): run it on a thread of its own, never on the reactor."""
+
+    def __init__(self, store: Store, config: Config, *, send: Callable[..., Delivery] = deliver,
+                 clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None):
+        self.store = store
+        self.config = config
+        self.renderer = Renderer(config.timezone, config.template_dirs())
+        self.send = send
+        self.clock = clock
+        self.rng = rng or random.Random()
+
+    def recover(self) -> int:
+        """Rows left `sending` by a crash go back to `pending` (call only while holding the instance lock)."""
+        with self.store.session.begin() as s:
+            result = s.execute(update(Outbox).where(Outbox.status == "sending").values(status="pending"))
+            return result.rowcount or 0
+
+    def claim(self) -> list[tuple[Outbox, Story]]:
+        now = self.clock()
+        with self.store.session.begin() as s:
+            q = (select(Outbox).where(Outbox.status == "pending", Outbox.next_attempt <= now)
+                 .order_by(Outbox.id).limit(CLAIM_BATCH).with_for_update(skip_locked=True))
+            rows = list(s.scalars(q))
+            for row in rows:
+                row.status = "sending"
+            stories = {st.id: st for st in s.scalars(select(Story).where(Story.id.in_({r.story_id for r in rows})))}
+            return [(row, stories[row.story_id]) for row in rows]
+
+    def send_due(self) -> SendReport:
+        report = SendReport()
+        groups: dict[tuple[str, int], list[tuple[Outbox, Story]]] = {}
+        for row, story in self.claim():
+            groups.setdefault((row.notifier, row.target), []).append((row, story))
+        for (name, target), group in groups.items():
+            notifier = self.config.notifiers.get(name)
+            if notifier is None or target >= len(notifier.url):
+                gone = Delivery(False, f"notifier '{name}' is no longer configured", permanent=True)
+                for row, _ in group:
+                    self._finish([row], gone, report)
+                continue
+            self._send_group(notifier, notifier.url[target], group, report)
+        if report.dead:
+            self._report_dead(report)
+        return report
+
+    def _send_group(self, notifier, url: str, group: list[tuple[Outbox, Story]], report: SendReport) -> None:
+        now = self.clock()
+        rows = {row.id: (row, story) for row, story in group}
+        plan = decide(
+            [Due(r.id, r.urgent, r.created, r.held) for r, _ in group], now, self.config.tz,
+            quiet=notifier.quiet, digest=notifier.digest, max_per_hour=notifier.max_per_hour,
+            sent_last_hour=self._recent_sends(group[0][0], now) if notifier.max_per_hour else [],
+            backlog=notifier.backlog,
+        )
+        if plan.hold:
+            with self.store.session.begin() as s:
+                for row_id, until in plan.hold.items():
+                    s.execute(update(Outbox).where(Outbox.id == row_id).values(status="pending", next_attempt=until, held=True))
+            report.held += len(plan.hold)
+        channel = Renderer.channel_for(url)
+        for row_id in plan.single:
+            row, story = rows[row_id]
+            alert = alert_for(row, story)
+            render = lambda: [self.renderer.render(channel, alert, notifier.template)]  # noqa: E731
+            self._finish([row], self._deliver(url, alert.id, render, notifier), report)
+        if plan.digest:
+            batch = [rows[i] for i in plan.digest]
+            alerts = [alert_for(r, st) for r, st in batch]
+            ids = ",".join(a.id for a in alerts)
+            render = lambda: self.renderer.render_digest(channel, alerts, notifier.template)  # noqa: E731
+            self._finish([r for r, _ in batch], self._deliver(url, ids, render, notifier), report,
+                         batch=f"d{plan.digest[0]}")
+
+    def _deliver(self, url: str, ids: str, render: Callable[[], list], notifier) -> Delivery:
+        try:
+            messages = render()
+        except Exception as exc:  # a template that broke after validation: keep the rows, say why
+            return Delivery(False, f"render failed: {type(exc).__name__}: {exc}")
+        for message in messages:  # a digest too long for the service goes as several messages, in order
+            result = self.send(with_alert_header(url, ids), message, timeout=notifier.timeout.total_seconds())
+            if not result.ok:
+                return result
+        return Delivery(True)
+
+    def _recent_sends(self, row: Outbox, now: datetime) -> list[datetime]:
+        """When each message to this target went out in the last hour (a digest is one message)."""
+        with self.store.session() as s:
+            found = s.execute(select(Outbox.id, Outbox.batch, Outbox.sent_at).where(
+                Outbox.notifier == row.notifier, Outbox.target == row.target, Outbox.status == "sent",
+                Outbox.sent_at > now - timedelta(hours=1)))
+            return list({batch or f"r{i}": sent for i, batch, sent in found}.values())
+
+    def _finish(self, rows: list[Outbox], result: Delivery, report: SendReport, batch: str | None = None) -> None:
+        now = self.clock()
+        for row in rows:
+            notifier = self.config.notifiers.get(row.notifier)
+            attempts = row.attempts + 1
+            values: dict = {"attempts": attempts}
+            if result.ok:
+                values.update(status="sent", sent_at=now, last_error=None, batch=batch)
+                report.sent += 1
+            else:
+                max_attempts = notifier.max_attempts if notifier else 1
+                max_age = notifier.max_age if notifier else timedelta(0)
+                values["last_error"] = result.error or "delivery failed"
+                if result.permanent or attempts >= max_attempts or now - row.created >= max_age:
+                    values["status"] = "dead"
+                    report.dead.append(row.id)
+                    log.error("alert nr-%d to %s is dead after %d attempts: %s", row.id, row.notifier, attempts,
+                              values["last_error"])
+                else:
+                    values.update(status="pending", next_attempt=now + self.backoff(attempts, result.retry_after))
+                    report.retried += 1
+                    log.warning("alert nr-%d to %s failed (attempt %d), retrying: %s", row.id, row.notifier,
+                                attempts, values["last_error"])
+            with self.store.session.begin() as s:
+                s.execute(update(Outbox).where(Outbox.id == row.id).values(**values))
+        report.messages += bool(result.ok)
+
+    def _report_dead(self, report: SendReport) -> None:
+        """Tell the operator once per dead alert (ops notifier if configured; the log and `outbox` always)."""
+        with self.store.session.begin() as s:
+            fresh = list(s.scalars(select(Outbox.id).where(Outbox.id.in_(report.dead), Outbox.reported.is_(False))))
+            s.execute(update(Outbox).where(Outbox.id.in_(fresh)).values(reported=True))
+        ops = self.config.notifiers.get(self.config.ops) if self.config.ops else None
+        if not fresh or ops is None:
+            return
+        text = (f"{len(fresh)} alert(s) could not be delivered and are dead: "
+                f"{', '.join(f'nr-{i}' for i in fresh)}. See `newsradar outbox`; `newsradar outbox retry --dead` replays.")
+        for url in ops.url:
+            result = self.send(url, Message(title="newsradar: undeliverable alerts", body=text, body_format="text"))
+            if not result.ok:
+                log.error("ops notifier failed too: %s", result.error)
+
+    def backoff(self, attempts: int, retry_after: float | None) -> timedelta:
+        delay = min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_CAP)
+        delay *= self.rng.uniform(0.8, 1.2)  # jitter: a recovering service is not hit by every retry at once
+        if retry_after is not None:
+            delay = max(delay, timedelta(seconds=retry_after))
+        return delay

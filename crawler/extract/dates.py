@@ -1,0 +1,307 @@
+"""Timestamps: parse the ones pages and feeds write, and find a page's publication time.
+
+Contract: ``parse_datetime(value) -> datetime | None``; it never raises.
+``find_published(tree, url=None) -> datetime | None`` (used by crawler.extract.article); it never raises on
+bad markup (a missing htmldate does raise: a broken install must be loud, not dateless).
+
+Accepted forms, tried in this order:
+
+1. ISO 8601 / RFC 3339, with or without an offset ('2024-06-11T10:30:00+08:00', '...Z', '...+0800',
+   '2024-06-11 10:30', '2024-06-11', '20240611T103000Z', fractional seconds of any length).
+2. RFC 822 / 2822 as in RSS ('Tue, 11 Jun 2024 10:30:00 GMT', '... +0800', '... EST').
+3. Common CJK forms ('2024年06月11日 10:30', '2024年6月11日10:30:15', '2024/06/11 10:30', '2024.06.11').
+
+The offset the input gave is kept. The result is naive only when the input had no offset (callers
+treat naive as UTC); a date without a time gives midnight. Years outside 1900..2100 are refused:
+they are a parse of something that was not a date.
+
+find_published looks, in this order, and takes the first value that parses:
+
+1. JSON-LD ``datePublished`` (also inside ``@graph``, lists and nested objects; article types first),
+   then JSON-LD ``dateCreated``;
+2. ``<meta>`` publication tags (``article:published_time`` first, then the common vendor names);
+3. ``itemprop="datePublished"`` on any element;
+4. ``<time datetime>`` marked as the publication time, or the first one inside ``<article>``/``<header>``;
+5. the first date written with a time of day in the page's visible text ('2005-04-05 06:40',
+   '2024年06月11日 10:30'): the byline of pages without structured data, CJK portals above all
+   (on the zh-cwced corpus this took date accuracy from 0.69 to 0.86); naive;
+6. htmldate's guess from the page text (date-only: midnight, naive), the URL path only as its last resort.
+
+Structured data keeps the offset the page wrote; the URL is never preferred over it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+__all__ = ["find_published", "parse_datetime"]
+
+_MIN_YEAR, _MAX_YEAR = 1900, 2100
+
+_ISO_RE = re.compile(
+    r"""^(?P<y>\d{4})-?(?P<mo>\d{2})-?(?P<d>\d{2})
+        (?:[T\s]+(?P<h>\d{1,2}):?(?P<mi>\d{2})(?::?(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?)?
+        \s*(?P<tz>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$""",
+    re.VERBOSE | re.IGNORECASE,
+)
+
+# Year-first numeric dates with '/', '.', or CJK 年月日 as separators, optionally followed by a time.
+_LOOSE_RE = re.compile(
+    r"""(?P<y>\d{4})\s*[年/.\-]\s*(?P<mo>\d{1,2})\s*[月/.\-]\s*(?P<d>\d{1,2})\s*[日号]?
+        (?:[\sT,]*(?:(?P<ampm>上午|下午|晚上|凌晨|中午|早上))?\s*
+           (?P<h>\d{1,2})\s*[:：时時点點]\s*(?P<mi>\d{1,2})\s*分?
+           (?:\s*[:：]?\s*(?P<s>\d{1,2})\s*秒?)?)?
+        (?:\s*(?:\(?\s*(?:UTC|GMT)?\s*(?P<tz>[+-]\d{2}:?\d{2})\s*\)?|(?P<utc>\s*(?:UTC|GMT|Z)\b)))?""",
+    re.VERBOSE | re.IGNORECASE,
+)
+
+_PM = {"下午", "晚上"}
+
+
+def _offset(tz: str | None) -> timezone | None:
+    if not tz:
+        return None
+    if tz.upper() in {"Z", "UTC", "GMT"}:
+        return timezone.utc
+    sign = -1 if tz[0] == "-" else 1
+    digits = tz[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    if hours > 14 or minutes > 59:
+        raise ValueError("offset out of range")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def _build(y, mo, d, h=None, mi=None, s=None, f=None, tz=None) -> datetime | None:
+    year = int(y)
+    if not _MIN_YEAR <= year <= _MAX_YEAR:
+        return None
+    micro = int((f or "0")[:6].ljust(6, "0"))
+    return datetime(year, int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), micro, tzinfo=tz)
+
+
+def _parse_iso(value: str) -> datetime | None:
+    m = _ISO_RE.match(value)
+    if not m:
+        return None
+    g = m.groupdict()
+    return _build(g["y"], g["mo"], g["d"], g["h"], g["mi"], g["s"], g["f"], _offset(g["tz"]))
+
+
+def _parse_rfc822(value: str) -> datetime | None:
+    # parsedate_to_datetime happily parses a bare date-less string into nonsense; require a month name.
+    if not re.search(r"[A-Za-z]{3}", value):
+        return None
+    dt = parsedate_to_datetime(value)
+    if dt is None or not _MIN_YEAR <= dt.year <= _MAX_YEAR:
+        return None
+    return dt
+
+
+def _parse_loose(value: str) -> datetime | None:
+    m = _LOOSE_RE.search(value)
+    if not m:
+        return None
+    g = m.groupdict()
+    hour = g["h"]
+    if hour is not None and g["ampm"] in _PM and int(hour) < 12:
+        hour = str(int(hour) + 12)
+    tz = _offset(g["tz"]) if g["tz"] else (timezone.utc if g["utc"] else None)
+    return _build(g["y"], g["mo"], g["d"], hour, g["mi"], g["s"], None, tz)
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """Parse a timestamp string; see the module docstring. Never raises."""
+    if not value or not isinstance(value, str):
+        return None
+    value = " ".join(value.split())
+    if not value or len(value) > 200:
+        return None
+    for parse in (_parse_iso, _parse_rfc822, _parse_loose):
+        try:
+            dt = parse(value)
+        except (ValueError, TypeError, OverflowError, IndexError):
+            dt = None
+        if dt is not None:
+            return dt
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Locating the publication time in a parsed page (lxml.html tree).
+
+_META_KEYS = (
+    "article:published_time",
+    "og:article:published_time",
+    "article:published",
+    "datepublished",
+    "og:published_time",
+    "published_time",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "pubdate",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date.created",
+    "dcterms.created",
+    "dc.date",
+    "date",
+    "originalpublicationdate",
+    "publication_date",
+    "published_date",
+    "publish_time",
+    "ptime",  # NetEase (163.com) and other Chinese portals
+    "og:pubdate",
+    "og:publish_date",
+    "citation_publication_date",
+    "cxenseparse:recs:publishtime",
+    "bytedance:published_time",
+    "weibo:article:create_at",
+)
+_META_RANK = {key: rank for rank, key in enumerate(_META_KEYS)}
+_ARTICLE_TYPES = {"blogposting", "liveblogposting", "report", "reportagenews", "socialmediaposting"}
+_TIME_XPATH = (
+    "//time[@pubdate and @datetime]",
+    "//*[self::article or self::header]//time[@datetime]",
+)
+
+
+def _jsonld_objects(tree) -> Iterator[dict]:
+    for script in tree.xpath('//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]'):
+        raw = (script.text or "").strip()
+        # CMSs wrap the payload in HTML comments or CDATA markers meant for ancient browsers.
+        raw = re.sub(r"^\s*(?://)?\s*(?:<!--|<!\[CDATA\[)|(?://)?\s*(?:-->|\]\]>)\s*$", "", raw)
+        try:
+            data = json.loads(raw, strict=False)
+        except ValueError:
+            try:  # trailing commas are the commonest hand-written JSON-LD error
+                data = json.loads(re.sub(r",\s*([}\]])", r"\1", raw), strict=False)
+            except ValueError:
+                continue
+        yield from _walk(data, 0)
+
+
+def _walk(node: Any, depth: int) -> Iterator[dict]:
+    if depth > 8:
+        return
+    if isinstance(node, list):
+        for item in node:
+            yield from _walk(item, depth + 1)
+    elif isinstance(node, dict):
+        yield node
+        for value in node.values():
+            if isinstance(value, (dict, list)):
+                yield from _walk(value, depth + 1)
+
+
+def _is_article(obj: dict) -> bool:
+    types = obj.get("@type")
+    types = types if isinstance(types, list) else [types]
+    return any(isinstance(t, str) and (t.lower().endswith("article") or t.lower() in _ARTICLE_TYPES) for t in types)
+
+
+def _from_jsonld(tree) -> datetime | None:
+    candidates: list[tuple[int, int, str]] = []
+    for index, obj in enumerate(_jsonld_objects(tree)):
+        for rank, key in ((0, "datePublished"), (2, "dateCreated")):
+            value = obj.get(key)
+            if isinstance(value, list) and value:
+                value = value[0]
+            if isinstance(value, str):
+                candidates.append((rank + (0 if _is_article(obj) else 1), index, value))
+    for _, _, value in sorted(candidates):
+        dt = parse_datetime(value)
+        if dt is not None:
+            return dt
+    return None
+
+
+def _from_meta(tree) -> datetime | None:
+    found: list[tuple[int, str]] = []
+    for meta in tree.iter("meta"):
+        content = meta.get("content")
+        if not content:
+            continue
+        for attr in ("property", "name", "itemprop", "http-equiv"):
+            key = (meta.get(attr) or "").strip().lower()
+            if key in _META_RANK:
+                found.append((_META_RANK[key], content))
+                break
+    for _, value in sorted(found, key=lambda item: item[0]):
+        dt = parse_datetime(value)
+        if dt is not None:
+            return dt
+    return None
+
+
+def _from_markup(tree) -> datetime | None:
+    for el in tree.xpath('//*[@itemprop="datePublished"]'):
+        dt = parse_datetime(el.get("content") or el.get("datetime") or el.text_content())
+        if dt is not None:
+            return dt
+    for xpath in _TIME_XPATH:
+        for el in tree.xpath(xpath)[:3]:
+            dt = parse_datetime(el.get("datetime"))
+            if dt is not None:
+                return dt
+    return None
+
+
+_TEXT_DATETIME_RE = re.compile(
+    r"""(?P<y>(?:19|20)\d{2})\s*[-/年.]\s*(?P<mo>\d{1,2})\s*[-/月.]\s*(?P<d>\d{1,2})\s*日?[\s,]*
+        (?P<pre>上午|下午|晚上|中午|早上|凌晨)?\s*(?P<h>\d{1,2})\s*[:：]\s*(?P<mi>\d{2})(?:\s*[:：]\s*(?P<s>\d{2}))?
+        (?:\s*(?P<post>[AaPp]\.?[Mm])\b)?""",
+    re.VERBOSE,
+)
+_VISIBLE_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
+
+
+def _from_text(tree) -> datetime | None:
+    text = " ".join(" ".join(tree.xpath(_VISIBLE_TEXT)).split())[:200_000]
+    latest = datetime.now() + timedelta(days=1)
+    for m in _TEXT_DATETIME_RE.finditer(text):
+        hour = int(m["h"])
+        if (m["pre"] in _PM or (m["post"] or "").lower().startswith("p")) and hour < 12:
+            hour += 12
+        try:
+            dt = _build(m["y"], m["mo"], m["d"], hour, m["mi"], m["s"])
+        except ValueError:  # 2005-13-45 25:99 and the like
+            continue
+        if dt is not None and dt <= latest:
+            return dt
+    return None
+
+
+def _from_htmldate(tree, url: str | None) -> datetime | None:
+    from htmldate import (
+        find_date,  # imported here: feed code parses dates without loading htmldate
+    )
+
+    try:
+        # deferred_url_extractor: htmldate's own list of publication <meta> names (longer than ours,
+        # date-only) still goes before the URL path, which it otherwise reads first.
+        found = find_date(tree, extensive_search=True, original_date=True, url=url, deferred_url_extractor=True)
+    except Exception:  # htmldate is heuristic code over arbitrary markup
+        return None
+    return parse_datetime(found)
+
+
+def find_published(tree, url: str | None = None) -> datetime | None:
+    """Publication time of a parsed page; see the module docstring for the order."""
+    if tree is None:
+        return None
+    for finder in (_from_jsonld, _from_meta, _from_markup, _from_text):
+        try:
+            dt = finder(tree)
+        except Exception:  # malformed markup must cost the date, not the page
+            dt = None
+        if dt is not None:
+            return dt
+    return _from_htmldate(tree, url)

@@ -1,0 +1,80 @@
+"""Scrapy middlewares that make a poll incremental and polite.
+
+- `ConditionalGetMiddleware` (downloader): listing requests (feeds, listing pages, sitemaps) carry the ETag /
+  Last-Modified the store holds for their URL; fresh validators are collected on the poll and saved by the
+  poll only when it finished cleanly, so a crash between fetching a listing and storing its articles never
+  turns the articles into a `304` that hides them. (Scrapy's HTTP cache serves stale feeds: not used.)
+- `KnownUrlMiddleware` (spider): drops article requests whose canonical URL the store already has (or that
+  failed recently), with one `IN (...)` query per listing response, and duplicates within the poll.
+Both read the poll's context with `PollContext.of(crawler)` (set by crawler.fetch.poll before the crawl starts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from scrapy import Request
+
+from crawler.fetch.poll import PollContext
+from crawler.dedupe.urls import canonical_url
+
+
+class ConditionalGetMiddleware:
+    def __init__(self, ctx: Any):
+        self.ctx = ctx
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ConditionalGetMiddleware:
+        return cls(PollContext.of(crawler))
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        if not request.meta.get("newsradar_listing"):
+            return None
+        etag, modified = self.ctx.validators.get(request.url, (None, None))
+        if etag:
+            request.headers.setdefault(b"If-None-Match", etag)
+        if modified:
+            request.headers.setdefault(b"If-Modified-Since", modified)
+        return None
+
+    def process_response(self, request: Request, response: Any, spider: Any = None) -> Any:
+        if request.meta.get("newsradar_listing") and response.status == 200:
+            etag = response.headers.get(b"ETag")
+            modified = response.headers.get(b"Last-Modified")
+            if etag or modified:
+                self.ctx.fresh_validators[request.url] = (
+                    etag.decode("latin-1") if etag else None,
+                    modified.decode("latin-1") if modified else None,
+                )
+        return response
+
+
+class KnownUrlMiddleware:
+    def __init__(self, ctx: Any):
+        self.ctx = ctx
+        self.queued: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> KnownUrlMiddleware:
+        return cls(PollContext.of(crawler))
+
+    async def process_spider_output(self, response: Any, result: AsyncIterator[Any], spider: Any = None):
+        batch = [item async for item in result]
+        wanted = {id(r): canonical_url(r.url) for r in batch if isinstance(r, Request) and r.meta.get("newsradar_article")}
+        known: set[str] = set()
+        if wanted:
+            loop = asyncio.get_running_loop()
+            known = await loop.run_in_executor(self.ctx.io, self.ctx.store.known_urls, set(wanted.values()))
+        skipped = 0
+        for item in batch:
+            key = wanted.get(id(item))
+            if key is not None:
+                if key in known or key in self.queued:
+                    skipped += 1
+                    continue
+                self.queued.add(key)
+            yield item
+        if skipped:
+            self.ctx.stats_inc("newsradar/known_skipped", skipped)

@@ -1,0 +1,58 @@
+"""Item pipelines: extract (in a process pool), then dedupe and store (on the store's own thread).
+
+`ExtractPipeline` sends each `ArticlePage` to `crawler.extract.story.build_story` in the poll's process pool: decoding,
+trafilatura and canonicalisation never run on the reactor thread. `StorePipeline` hands the resulting story to
+the poll's `ingest` function on the single store thread (SQLite has one writer; the reactor never blocks on
+I/O), which dedupes, stores, matches and queues alerts in one transaction (crawler.store.Store.add_story).
+A `FetchFailure` is recorded so the article is not refetched on every poll. Nothing here raises past an item:
+a page that breaks extraction is logged and recorded, and the poll goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from scrapy.exceptions import DropItem
+
+from crawler.items import ArticlePage, FetchFailure, NewStory
+from crawler.fetch.poll import PollContext
+from crawler.extract.story import build_story
+
+log = logging.getLogger(__name__)
+
+
+class _PollPipeline:
+    def __init__(self, ctx: Any):
+        self.ctx = ctx
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Any:
+        return cls(PollContext.of(crawler))
+
+
+class ExtractPipeline(_PollPipeline):
+    async def process_item(self, item: Any, spider: Any = None) -> Any:
+        if not isinstance(item, ArticlePage):
+            return item
+        try:
+            return await asyncio.wrap_future(self.ctx.cpu.submit(build_story, item))
+        except Exception as exc:  # a worker crash or a page that breaks a parser: record, go on
+            log.warning("extraction failed for %s: %s: %s", item.url, type(exc).__name__, exc)
+            return FetchFailure(item.source, item.url, f"extraction failed: {type(exc).__name__}: {exc}")
+
+
+class StorePipeline(_PollPipeline):
+    async def process_item(self, item: Any, spider: Any = None) -> Any:
+        loop = asyncio.get_running_loop()
+        if isinstance(item, FetchFailure):
+            await loop.run_in_executor(self.ctx.io, self.ctx.store.record_failure, item.url, item.source, item.error)
+            self.ctx.stats_inc("newsradar/failures")
+            raise DropItem(f"no story at {item.url}: {item.error}", log_level="INFO")
+        if not isinstance(item, NewStory):
+            return item
+        added = await loop.run_in_executor(self.ctx.io, self.ctx.ingest, item)
+        self.ctx.stats_inc(f"newsradar/stories_{added.status}")
+        self.ctx.stats_inc("newsradar/alerts", len(added.outbox_ids))
+        return item

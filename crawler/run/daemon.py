@@ -1,0 +1,212 @@
+"""`newsradar run`: the daemon. One process, one asyncio loop under Scrapy's asyncio reactor, for months.
+
+Layout (measured, see the README): APScheduler's `AsyncIOScheduler` fires one job per source on the same loop
+the reactor runs; each job AWAITS its poll (so `max_instances=1` really means one poll of a source at a time,
+and missed runs coalesce); polls run in parallel within `fetch.parallel_sources` and two per host. Extraction
+runs in a process pool, store I/O on one thread, delivery on another: the loop only schedules and downloads.
+
+- New alerts are sent right after the poll that found them; a periodic job retries the outbox.
+- Live reload: config.yaml is checked every `daemon.reload_check` (and on SIGHUP); a new file is validated in
+  full before anything switches; on error the daemon keeps the last good config and logs `config.yaml:LINE:
+  reason`. Rules apply from the next story on; stories already stored are never re-alerted.
+- Health: each poll updates the source's health; a change to failing/silent, and the recovery, is one ops
+  alert each (to the notifier named in `ops:`), never one per poll.
+- SIGTERM/SIGINT: stop scheduling, let running polls finish within `daemon.shutdown_grace`, flush the outbox,
+  exit 0. Every write is a transaction, so nothing is half-written; the outbox makes a crash lose nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import signal
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from crawler.config.model import Config, ConfigError, Source, load_config
+from crawler.run.metrics import Metrics
+from crawler.fetch.poll import Poller, run_reactor
+from crawler.store.database import Store, StoreError
+
+log = logging.getLogger("newsradar.daemon")
+
+
+class Daemon:
+    def __init__(self, path: Path, config: Config, store: Store):
+        from crawler.run.wiring import Dispatcher, ingest_for
+
+        self.path = path
+        self.config = config
+        self.store = store
+        self.poller = Poller(config, store, ingest=ingest_for)
+        self.delivery = Dispatcher(store, config)
+        self.stopping = asyncio.Event()
+        self.running: set[asyncio.Task] = set()
+        self._fingerprint = _fingerprint(path)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._slots = asyncio.Semaphore(config.fetch.parallel_sources)
+        self.scheduler = None
+        self.metrics = Metrics.start(config.metrics)
+
+    # -- life cycle -------------------------------------------------------------------------------------------
+    async def run(self) -> int:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload(forced=True)))
+        recovered = await self.delivery.recover()
+        if recovered:
+            log.warning("%d alerts were being sent when the last run stopped: sending them again", recovered)
+        self.scheduler = AsyncIOScheduler(event_loop=loop, timezone=self.config.tz)
+        self.scheduler.start()
+        self._schedule(self.config)
+        self.scheduler.add_job(self._send, "interval", seconds=self.config.daemon.outbox_every.total_seconds(),
+                               id="outbox", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.reload, "interval", seconds=self.config.daemon.reload_check.total_seconds(),
+                               id="reload", max_instances=1, coalesce=True)
+        log.info("newsradar running: %d sources, %d rules, store %s", len(self.config.sources),
+                 len(self.config.rules), self.store.engine.url.render_as_string(hide_password=True))
+        await self.poller.warm_up()
+        await self.stopping.wait()
+        return await self.shutdown()
+
+    async def shutdown(self) -> int:
+        log.info("stopping: no new polls; waiting up to %s for %d running", self.config.daemon.shutdown_grace,
+                 len(self.running))
+        self.scheduler.pause()
+        if self.running:
+            _, pending = await asyncio.wait(self.running, timeout=self.config.daemon.shutdown_grace.total_seconds())
+            if pending:
+                log.warning("stopping %d polls that outlived the grace period", len(pending))
+                try:
+                    await asyncio.wait_for(self.poller.stop_crawls(), 15)
+                except (asyncio.TimeoutError, RuntimeError):
+                    log.error("some crawls did not stop; their fetched pages will be fetched again next run")
+        try:
+            await asyncio.wait_for(self.delivery.send_due(), self.config.daemon.shutdown_grace.total_seconds())
+        except asyncio.TimeoutError:
+            log.warning("outbox not flushed in time: pending alerts go out on the next start")
+        self.scheduler.shutdown(wait=False)
+        self.poller.close()
+        self.delivery.close()
+        self.metrics.stop()
+        log.info("stopped")
+        return 0
+
+    # -- scheduling -------------------------------------------------------------------------------------------
+    def _schedule(self, config: Config) -> None:
+        wanted = {s.name: s for s in config.sources if s.enabled}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("source:") and job.id.removeprefix("source:") not in wanted:
+                job.remove()
+        old = {s.name: s for s in self.config.sources}
+        for name, source in wanted.items():
+            job_id = f"source:{name}"
+            if self.scheduler.get_job(job_id) is not None and _timing(old.get(name)) == _timing(source):
+                continue  # unchanged schedule: keep its next run
+            self.scheduler.add_job(self._poll, _trigger(source, config), args=[name], id=job_id,
+                                   replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=None,
+                                   next_run_time=_now(config))
+
+    async def _poll(self, name: str) -> None:
+        source = next((s for s in self.config.sources if s.name == name), None)
+        if source is None or self.stopping.is_set():
+            return
+        task = asyncio.current_task()
+        self.running.add(task)
+        try:
+            host = urlsplit(source.url).hostname or ""
+            per_host = self._hosts.setdefault(host, asyncio.Semaphore(2))
+            async with self._slots, per_host:
+                result = await self.poller.poll(source)
+            self.metrics.poll(result)
+            await self.delivery.record_poll(self.poller.io, source, result)
+            if result.alerts:
+                await self._send()
+        finally:
+            self.running.discard(task)
+
+    async def _send(self) -> None:
+        try:
+            report = await self.delivery.send_due()
+        except Exception:  # the store being briefly unavailable must not kill the job
+            log.exception("sending the outbox failed; it is retried on the next run")
+            return
+        self.metrics.sent(report)
+        if self.metrics.enabled:
+            loop = asyncio.get_running_loop()
+            self.metrics.outbox_depth(await loop.run_in_executor(self.poller.io, self.store.outbox_counts))
+
+    # -- live reload ------------------------------------------------------------------------------------------
+    async def reload(self, forced: bool = False) -> None:
+        current = _fingerprint(self.path)
+        if not forced and current == self._fingerprint:
+            return
+        self._fingerprint = current
+        loop = asyncio.get_running_loop()
+        try:  # validating renders templates and compiles rules: not on the loop
+            config = await loop.run_in_executor(None, load_config, self.path)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("config not reloaded: %s", problem)
+            log.error("keeping the last good config")
+            return
+        if config.store != self.config.store:
+            log.error("config not reloaded: the store cannot change while running (restart newsradar)")
+            return
+        self.poller.use(config)
+        self.delivery.use(config)
+        self._schedule(config)
+        self.config = config
+        log.info("config reloaded: %d sources, %d rules, %d notifiers", len(config.sources), len(config.rules),
+                 len(config.notifiers))
+
+
+def _fingerprint(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _timing(source: Source | None) -> tuple | None:
+    return None if source is None else (source.every, source.cron, source.jitter, source.url, source.type)
+
+
+def _trigger(source: Source, config: Config):
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    if source.cron:
+        return CronTrigger.from_crontab(source.cron, timezone=config.tz)
+    every = source.every.total_seconds()
+    jitter = source.jitter.total_seconds() if source.jitter is not None else min(every * 0.1, 30)
+    return IntervalTrigger(seconds=every, jitter=jitter or None, timezone=config.tz)
+
+
+def _now(config: Config):
+    from datetime import datetime
+
+    return datetime.now(config.tz)
+
+
+def run_daemon(path: Path, config: Config) -> int:
+    from crawler.run.lock import InstanceLock, InstanceLocked
+
+    try:
+        store = Store(config.store)
+    except StoreError as exc:
+        log.error("%s", exc)
+        return 1
+    try:
+        lock = InstanceLock(store).acquire()
+    except InstanceLocked as exc:
+        log.error("%s", exc)
+        return 1
+    try:
+        return run_reactor(lambda: Daemon(path, config, store).run())
+    finally:
+        lock.release()

@@ -1,0 +1,66 @@
+"""Source health: a source is `ok`, `failing` (N consecutive errors) or `silent` (no new story for longer than
+it should be quiet). The operator hears of each change of state once, and once of the recovery, never per poll.
+
+`assess(health, result, now, ...)` is pure: it updates the health record from one poll's result and returns the
+state change, if any. Defaults: `failing` after `health.failing_after` (3) errors in a row; `silent` after
+`health.silent_after`, or, where unset, 20 polling intervals and at least a day, since the last new story (or
+since the first poll of a source that never yielded one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from crawler.config.model import Config, Source
+from crawler.store.database import SourceHealth, Store, utcnow
+
+
+@dataclass(frozen=True)
+class Change:
+    source: str
+    old: str
+    new: str
+    message: str
+
+
+def silent_after(config: Config, source: Source) -> timedelta:
+    if config.health.silent_after:
+        return config.health.silent_after
+    return max(timedelta(days=1), source.every * 20)
+
+
+def assess(h: SourceHealth, ok: bool, error: str | None, new: int, now: datetime, failing_after: int,
+           quiet_limit: timedelta) -> Change | None:
+    old = h.state or "ok"
+    h.polls = (h.polls or 0) + 1
+    h.last_poll = now
+    if h.last_new_story is None and h.polls == 1:
+        h.last_new_story = now  # the clock for `silent` starts at the first poll
+    if ok:
+        h.failures = 0
+        h.last_success = now
+        if new:
+            h.last_new_story = now
+            h.stories = (h.stories or 0) + new
+        quiet_for = now - (h.last_new_story or now)
+        h.state = "silent" if quiet_for > quiet_limit else "ok"
+    else:
+        h.failures = (h.failures or 0) + 1
+        h.last_error = (error or "error")[:2000]
+        h.state = "failing" if h.failures >= failing_after else (old if old != "silent" else "silent")
+    if h.state == old:
+        return None
+    if h.state == "failing":
+        msg = f"source {h.source} is failing: {h.failures} errors in a row; last: {h.last_error}"
+    elif h.state == "silent":
+        msg = f"source {h.source} is silent: no new story since {h.last_new_story:%Y-%m-%d %H:%M} UTC"
+    else:
+        msg = f"source {h.source} recovered (was {old})"
+    return Change(h.source, old, h.state, msg)
+
+
+def record(store: Store, config: Config, source: Source, ok: bool, error: str | None, new: int) -> Change | None:
+    """Update the source's stored health from one poll; the change of state, if any. Blocking (store I/O)."""
+    return store.update_health(source.name, lambda h: assess(
+        h, ok, error, new, utcnow(), config.health.failing_after, silent_after(config, source)))

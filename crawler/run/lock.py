@@ -1,0 +1,81 @@
+"""One newsradar process per store: the daemon and `run --once` take this lock before they write.
+
+SQLite: an exclusive `flock` on `<database>.lock` beside the file (released by the kernel if the process dies,
+so a crash never leaves a stale lock). PostgreSQL: a session-level advisory lock held on a dedicated connection
+for the life of the process, keyed by database and schema. Other databases: no lock, with a warning. A second instance fails with
+`InstanceLocked`, whose message says which store is busy.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from crawler.store.database import Store
+
+log = logging.getLogger(__name__)
+
+# The advisory-lock key: every newsradar on the same database and schema computes the same one, however it
+# spells the URL; two stores in two schemas of one database do not block each other.
+_PG_KEY = "hashtext('newsradar:' || current_database() || '.' || current_schema())"
+
+
+class InstanceLocked(RuntimeError):
+    pass
+
+
+class InstanceLock:
+    def __init__(self, store: Store):
+        self.store = store
+        self._fd: int | None = None
+        self._conn: Any = None
+
+    def acquire(self) -> InstanceLock:
+        url = make_url(self.store.url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            path = Path(url.database + ".lock")
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise InstanceLocked(f"another newsradar is already running on {url.database} (lock {path})") from None
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            self._fd = fd
+        elif url.get_backend_name() == "postgresql":
+            conn = self.store.engine.connect()
+            got = conn.execute(text(f"SELECT pg_try_advisory_lock({_PG_KEY})")).scalar()
+            conn.commit()
+            if not got:
+                conn.close()
+                raise InstanceLocked(f"another newsradar is already running on {url.render_as_string(hide_password=True)}")
+            self._conn = conn
+        else:
+            log.warning("no instance lock for %s stores: run one newsradar per store", url.get_backend_name())
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+        if self._conn is not None:
+            try:
+                self._conn.execute(text(f"SELECT pg_advisory_unlock({_PG_KEY})"))
+                self._conn.commit()
+            finally:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> InstanceLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -1,0 +1,77 @@
+"""Where the crawl half and the alert half of a pass meet. Only the entry points (pass_once, daemon) import this module."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+from crawler.config.model import Config, Source, compile_rules
+from crawler.items import NewStory
+from crawler.fetch.poll import PollResult
+from crawler.store.database import Added, Store
+
+log = logging.getLogger("newsradar.health")
+
+
+def ingest_for(config: Config, store: Store) -> Callable[[NewStory], Added]:
+    """Store a story, and in the same transaction its rule matches and one outbox row per notifier target."""
+    from alerts.delivery.outbox import planner
+
+    plan = planner(config, compile_rules(config))
+    return lambda story: store.add_story(story, config.dedupe_window, plan)
+
+
+class Dispatcher:
+    """Sends due alerts on a thread of its own (apprise blocks), so neither the reactor nor the store waits."""
+
+    def __init__(self, store: Store, config: Config):
+        from alerts.delivery.outbox import Sender
+
+        self._sender_cls = Sender
+        self.store = store
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="newsradar-send")
+        self.use(config)
+
+    def use(self, config: Config) -> None:
+        self.config = config
+        self.sender = self._sender_cls(self.store, config)
+
+    async def ops(self, text: str) -> None:
+        """Tell the operator (the `ops:` notifier), if one is configured. Never raises."""
+        if not self.config.ops:
+            return
+        from alerts.notify.deliver import deliver
+        from alerts.render.renderer import Message
+
+        notifier = self.config.notifiers[self.config.ops]
+        message = Message(title=text.split(":", 1)[0][:120], body=text, body_format="text")
+        loop = asyncio.get_running_loop()
+        for url in notifier.url:
+            result = await loop.run_in_executor(self.thread, partial(deliver, url, message,
+                                                                     timeout=notifier.timeout.total_seconds()))
+            if not result.ok:
+                log.error("ops alert not delivered: %s", result.error)
+
+    async def record_poll(self, io: ThreadPoolExecutor, source: Source, result: PollResult) -> None:
+        """Source health after a poll; one ops alert when it turns failing or silent, one when it recovers."""
+        from crawler.run.health import record
+
+        loop = asyncio.get_running_loop()
+        found = result.new + result.duplicates  # a source that yields syndicated copies is not silent
+        change = await loop.run_in_executor(io, partial(record, self.store, self.config, source, result.ok,
+                                                        result.error, found))
+        if change is not None:
+            log.warning("health: %s", change.message)
+            await self.ops(f"newsradar: {change.message}")
+
+    async def recover(self) -> int:
+        return await asyncio.get_running_loop().run_in_executor(self.thread, self.sender.recover)
+
+    async def send_due(self):
+        return await asyncio.get_running_loop().run_in_executor(self.thread, self.sender.send_due)
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=True)

@@ -1,0 +1,359 @@
+"""The durable store (SQLAlchemy 2): stories, the URLs they were seen under, fetch state, matches and the outbox.
+
+Any SQLAlchemy URL works; the default is a SQLite file. Times are stored as naive UTC; a story's publication
+offset is kept beside it (`published_offset`, minutes) so `published` can be shown as the page gave it.
+
+Dedupe keys, in the order `add_story` applies them, in one transaction:
+1. every canonical URL the story was seen under (`story_urls`): a URL already known is the same story;
+2. the exact hash of its normalised text, then its SimHash against stories first seen within `window`: a match
+   is a syndicated copy, stored with `duplicate_of` pointing at the first so nothing downstream alerts twice.
+The story, its rule matches and its outbox rows are written in the same transaction as the dedupe decision.
+This module knows nothing of Scrapy, rules or notifiers: callers pass plain records.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from crawler.dedupe import fingerprint
+from crawler.items import NewStory
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def iso_utc(value: datetime | None, timespec: str = "auto") -> str | None:
+    """A stored (naive UTC) time as ISO 8601 with its +00:00 offset, for output."""
+    return value.replace(tzinfo=timezone.utc).isoformat(timespec=timespec) if value else None
+
+
+def to_naive_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Story(Base):
+    __tablename__ = "stories"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, default="")
+    lang: Mapped[str | None] = mapped_column(String(16))
+    published: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    published_offset: Mapped[int | None] = mapped_column(Integer)
+    date_is_first_seen: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen: Mapped[datetime] = mapped_column(DateTime, index=True)
+    content_hash: Mapped[str] = mapped_column(String(32), index=True)
+    simhash: Mapped[int | None] = mapped_column(BigInteger)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
+    origin: Mapped[str] = mapped_column(String(16), default="page")  # page | feed (the feed's summary)
+
+    def published_local(self) -> datetime | None:
+        """The publication time with the offset the page gave (UTC when it gave none)."""
+        if self.published is None:
+            return None
+        offset = timezone(timedelta(minutes=self.published_offset or 0))
+        return self.published.replace(tzinfo=timezone.utc).astimezone(offset)
+
+
+class StoryUrl(Base):
+    __tablename__ = "story_urls"
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+
+
+class FailedUrl(Base):
+    """An article that could not be fetched or parsed: not refetched until `next_try` (backing off)."""
+
+    __tablename__ = "failed_urls"
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    next_try: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Validator(Base):
+    """HTTP validators of a feed, listing page or sitemap, for conditional GET."""
+
+    __tablename__ = "validators"
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    updated: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Match(Base):
+    __tablename__ = "matches"
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200), primary_key=True)
+    terms: Mapped[list] = mapped_column(JSON)
+    alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Outbox(Base):
+    """One alert to deliver: a (story, notifier, target URL) triple, or a digest. Never deleted, only marked."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("story_id", "notifier", "target"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    notifier: Mapped[str] = mapped_column(String(200))
+    target: Mapped[int] = mapped_column(Integer, default=0)  # index into the notifier's apprise URLs
+    rules: Mapped[list] = mapped_column(JSON)  # [[rule, [term, ...]], ...]
+    snippet: Mapped[list | None] = mapped_column(JSON)  # [before, match, after] around the first hit
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sending|sent|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt: Mapped[datetime] = mapped_column(DateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    batch: Mapped[str | None] = mapped_column(String(64))  # the digest message it went out in, if any
+    held: Mapped[bool] = mapped_column(Boolean, default=False)  # deferred by quiet hours, digest or rate limit
+    reported: Mapped[bool] = mapped_column(Boolean, default=False)  # dead rows: operator told once
+
+
+class SourceHealth(Base):
+    __tablename__ = "source_health"
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="ok")  # ok | failing | silent
+    last_poll: Mapped[datetime | None] = mapped_column(DateTime)
+    last_success: Mapped[datetime | None] = mapped_column(DateTime)
+    last_new_story: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    polls: Mapped[int] = mapped_column(Integer, default=0)
+    stories: Mapped[int] = mapped_column(Integer, default=0)
+
+
+@dataclass
+class Added:
+    """What add_story decided. `status` is 'new', 'duplicate' (a syndicated copy) or 'known' (URL seen before)."""
+
+    status: str
+    story_id: int
+    duplicate_of: int | None = None
+    outbox_ids: list[int] = field(default_factory=list)
+
+
+# A planner turns a freshly stored story into (matches, outbox rows) inside the same transaction. It receives the
+# story row and the set of rules that its original already matched (empty unless it is a syndicated copy).
+Planner = Callable[[Story, set[str]], tuple[list[Match], list[Outbox]]]
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+class Store:
+    def __init__(self, url: str, *, create: bool = True):
+        try:
+            # pre-ping: a daemon's PostgreSQL connections outlive server restarts; SQLite has nothing to ping
+            self.engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            if create:
+                Base.metadata.create_all(self.engine)
+        except (SQLAlchemyError, ValueError, ImportError) as exc:
+            raise StoreError(f"cannot open store {_masked(url)}: {exc}") from exc
+        self.session = sessionmaker(self.engine, expire_on_commit=False)
+        # SimHashes of the originals first seen within the dedupe window, oldest first: scanned in memory rather
+        # than read back from the database for every new story. One process writes a store (crawler.run.lock).
+        self._window: deque[tuple[int, datetime, int]] | None = None
+        self._window_since: datetime | None = None
+        self.url = url
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- what not to fetch ------------------------------------------------------------------------------------
+    def known_urls(self, urls: Iterable[str], now: datetime | None = None) -> set[str]:
+        """The subset of `urls` already stored, or failed and not yet due again. One query per table."""
+        urls = list(dict.fromkeys(urls))
+        if not urls:
+            return set()
+        now = now or utcnow()
+        with self.session() as s:
+            known = set(s.scalars(select(StoryUrl.url).where(StoryUrl.url.in_(urls))))
+            known |= set(s.scalars(select(FailedUrl.url).where(FailedUrl.url.in_(urls), FailedUrl.next_try > now)))
+        return known
+
+    def record_failure(self, url: str, source: str, error: str, now: datetime | None = None) -> None:
+        """Back off 1 h, 2 h, 4 h ... up to a day before an article that failed is tried again."""
+        now = now or utcnow()
+        with self.session.begin() as s:
+            row = s.get(FailedUrl, url) or FailedUrl(url=url, source=source, attempts=0)
+            row.attempts += 1
+            row.error = error[:2000]
+            row.next_try = now + timedelta(hours=min(2 ** (row.attempts - 1), 24))
+            s.add(row)
+
+    def load_validators(self, source: str) -> dict[str, tuple[str | None, str | None]]:
+        """ETag and Last-Modified of every listing URL (feed, page, sitemaps) of one source."""
+        with self.session() as s:
+            return {v.url: (v.etag, v.last_modified) for v in s.scalars(select(Validator).where(Validator.source == source))}
+
+    def save_validators(self, source: str, values: dict[str, tuple[str | None, str | None]]) -> None:
+        if not values:
+            return
+        with self.session.begin() as s:
+            for url, (etag, modified) in values.items():
+                s.merge(Validator(url=url, source=source, etag=etag, last_modified=modified, updated=utcnow()))
+
+    # -- stories ----------------------------------------------------------------------------------------------
+    def add_story(self, new: NewStory, window: timedelta, plan: Planner | None = None) -> Added:
+        now = utcnow()
+        urls = list(dict.fromkeys((new.url, *new.aliases)))
+        text_hash, sim = new.content_hash, new.simhash
+        if not text_hash:  # computed by the extraction worker where there is one
+            text_hash, sim = fingerprint.fingerprints(new.title, new.text, new.url)
+        with self.session.begin() as s:
+            hit = s.execute(select(StoryUrl.story_id).where(StoryUrl.url.in_(urls)).limit(1)).scalar()
+            if hit is not None:
+                self._add_aliases(s, urls, hit)
+                return Added("known", hit)
+            original = self._find_copy(s, text_hash, sim, now - window)
+            published = to_naive_utc(new.published) if new.published else now
+            offset = None
+            if new.published is not None and new.published.tzinfo is not None:
+                offset = int(new.published.utcoffset().total_seconds() // 60)
+            story = Story(
+                url=new.url, source=new.source, title=new.title, text=new.text, lang=new.lang,
+                published=published, published_offset=offset,
+                date_is_first_seen=new.date_is_first_seen or new.published is None,
+                first_seen=now, content_hash=text_hash, simhash=sim,
+                duplicate_of=original.id if original else None, origin=new.origin,
+            )
+            s.add(story)
+            s.flush()
+            self._add_aliases(s, urls, story.id)
+            added = Added("duplicate" if original else "new", story.id, original.id if original else None)
+            if sim is not None and original is None and self._window is not None:
+                self._window.append((story.id, now, sim))  # committed with the story below, or rolled back
+            if plan is not None:
+                already = set()
+                if original is not None:
+                    already = set(s.scalars(select(Match.rule).where(Match.story_id == original.id)))
+                matches, rows = plan(story, already)
+                s.add_all(matches)
+                s.add_all(rows)
+                s.flush()
+                added.outbox_ids = [r.id for r in rows]
+            return added
+
+    @staticmethod
+    def _add_aliases(s: Session, urls: list[str], story_id: int) -> None:
+        present = set(s.scalars(select(StoryUrl.url).where(StoryUrl.url.in_(urls))))
+        s.add_all(StoryUrl(url=u, story_id=story_id) for u in urls if u not in present)
+
+    def _find_copy(self, s: Session, text_hash: str, sim: int | None, since: datetime) -> Story | None:
+        """The first story of the window with the same text (exactly, or within SimHash distance)."""
+        recent = select(Story).where(Story.first_seen >= since, Story.duplicate_of.is_(None))
+        exact = s.scalars(recent.where(Story.content_hash == text_hash).order_by(Story.id).limit(1)).first()
+        if exact is not None or sim is None:
+            return exact
+        if self._window is None or since < self._window_since:  # first use, or a longer dedupe_window
+            self._window_since = since
+            self._window = deque(s.execute(
+                select(Story.id, Story.first_seen, Story.simhash).where(
+                    Story.first_seen >= since, Story.duplicate_of.is_(None), Story.simhash.is_not(None)
+                ).order_by(Story.id)
+            ))
+        while self._window and self._window[0][1] < since:
+            self._window.popleft()
+        for story_id, _seen, other in self._window:  # rows unpack like tuples
+            if fingerprint.is_near(sim, other):
+                found = s.get(Story, story_id)
+                if found is not None:  # None: a story rolled back after it was listed
+                    return found
+        return None
+
+    def stories(self, limit: int | None = 50, duplicates: bool = False) -> list[Story]:
+        """Newest first (by publication time, then first seen)."""
+        q = select(Story).order_by(Story.published.desc(), Story.id.desc())
+        if not duplicates:
+            q = q.where(Story.duplicate_of.is_(None))
+        if limit:
+            q = q.limit(limit)
+        with self.session() as s:
+            return list(s.scalars(q))
+
+    def update_health(self, source: str, update: Callable[[SourceHealth], Any]) -> Any:
+        """Apply `update` to the source's health record in one transaction and return what it returns."""
+        with self.session.begin() as s:
+            row = s.get(SourceHealth, source) or SourceHealth(source=source, state="ok", failures=0, polls=0, stories=0)
+            s.add(row)
+            return update(row)
+
+    def health(self) -> dict[str, SourceHealth]:
+        with self.session() as s:
+            return {h.source: h for h in s.scalars(select(SourceHealth))}
+
+    def matches_for(self, story_ids: Sequence[int]) -> dict[int, list[Match]]:
+        out: dict[int, list[Match]] = {}
+        if not story_ids:
+            return out
+        with self.session() as s:
+            for m in s.scalars(select(Match).where(Match.story_id.in_(list(story_ids)))):
+                out.setdefault(m.story_id, []).append(m)
+        return out
+
+    def outbox_counts(self) -> dict[str, int]:
+        with self.session() as s:
+            return dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
+
+
+def _masked(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL has no password we could find either
+        return url.split("@")[-1]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets the CLI read while the daemon writes; busy_timeout waits instead of failing on a brief lock.
+    # synchronous=NORMAL in WAL mode: a killed process loses no committed transaction (only a power cut can
+    # lose the last few), and a commit costs no fsync.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()

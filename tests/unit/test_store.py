@@ -1,0 +1,96 @@
+"""The store, on SQLite in a temp dir and (where NEWSRADAR_TEST_PG_URL is set) on the machine's PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from crawler.items import NewStory
+from crawler.store.database import Store, StoreError
+
+WINDOW = timedelta(days=7)
+BODY = " ".join(f"word{i} sentence about chips and iFlytek models {i % 7}" for i in range(60))
+
+
+def story(url: str, text: str = BODY, **kw) -> NewStory:
+    base = dict(url=url, source="s", title="T", text=text, lang="en", published=None, date_is_first_seen=True)
+    base.update(kw)
+    return NewStory(**base)
+
+
+def test_a_url_is_one_story_whatever_alias_it_comes_under(store):
+    first = store.add_story(story("https://a.example/1", aliases=("https://a.example/1?x",)), WINDOW)
+    again = store.add_story(story("https://a.example/1?x", text="other text"), WINDOW)
+    assert first.status == "new" and again.status == "known" and again.story_id == first.story_id
+    assert len(store.stories()) == 1
+
+
+def test_a_syndicated_copy_is_a_duplicate_of_the_first(store):
+    first = store.add_story(story("https://a.example/1"), WINDOW)
+    copy = store.add_story(story("https://b.example/x", text=BODY + " Originally published by A."), WINDOW)
+    assert copy.status == "duplicate" and copy.duplicate_of == first.story_id
+    assert [s.url for s in store.stories()] == ["https://a.example/1"]
+    assert len(store.stories(duplicates=True)) == 2
+
+
+def test_different_stories_are_not_duplicates(store):
+    store.add_story(story("https://a.example/1"), WINDOW)
+    other = " ".join(f"entirely different report number {i} on bonds" for i in range(60))
+    assert store.add_story(story("https://a.example/2", text=other), WINDOW).status == "new"
+
+
+def test_empty_texts_do_not_make_two_stories_one(store):
+    assert store.add_story(story("https://a.example/1", text="", title="A"), WINDOW).status == "new"
+    assert store.add_story(story("https://a.example/2", text="", title="B"), WINDOW).status == "new"
+
+
+def test_publication_time_is_utc_and_keeps_the_page_offset(store):
+    when = datetime(2025, 6, 11, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+    store.add_story(story("https://a.example/1", published=when, date_is_first_seen=False), WINDOW)
+    row = store.stories()[0]
+    assert row.published == datetime(2025, 6, 11, 1, 30)
+    assert row.published_local().isoformat() == "2025-06-11T09:30:00+08:00"
+    assert not row.date_is_first_seen
+
+
+def test_no_date_means_first_seen_marked_as_such(store):
+    store.add_story(story("https://a.example/1"), WINDOW)
+    row = store.stories()[0]
+    assert row.date_is_first_seen and row.published is not None
+
+
+def test_known_urls_is_one_query_over_stories_and_recent_failures(store):
+    store.add_story(story("https://a.example/1", aliases=("https://a.example/alias",)), WINDOW)
+    store.record_failure("https://a.example/broken", "s", "HTTP 500")
+    urls = ["https://a.example/1", "https://a.example/alias", "https://a.example/broken", "https://a.example/new"]
+    assert store.known_urls(urls) == set(urls[:3])
+    later = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=2)
+    assert "https://a.example/broken" not in store.known_urls(urls, now=later), "failures back off, then retry"
+
+
+def test_validators_round_trip_per_source(store):
+    store.save_validators("feed", {"https://a.example/rss": ('"abc"', "Wed, 11 Jun 2025 01:00:00 GMT")})
+    assert store.load_validators("feed") == {"https://a.example/rss": ('"abc"', "Wed, 11 Jun 2025 01:00:00 GMT")}
+    assert store.load_validators("other") == {}
+
+
+def test_a_store_that_cannot_be_opened_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="cannot open store"):
+        Store(f"sqlite:///{tmp_path}/no/such/dir/x.db")
+
+
+def test_store_errors_hide_passwords():
+    with pytest.raises(StoreError) as exc:
+        Store("postgresql+psycopg://user:s3cret@127.0.0.1:1/none?connect_timeout=2")
+    assert "s3cret" not in str(exc.value)
+
+
+def test_a_copy_is_found_in_the_window_index_after_earlier_inserts(store):
+    """The in-memory SimHash window sees stories added after it was first loaded, and forgets none."""
+    for i in range(5):
+        other = " ".join(f"unrelated report {i} number {j} about bonds and rates" for j in range(40))
+        store.add_story(story(f"https://a.example/o{i}", text=other), WINDOW)
+    first = store.add_story(story("https://a.example/1"), WINDOW)
+    copy = store.add_story(story("https://b.example/1", text=BODY + " Republished with permission."), WINDOW)
+    assert copy.duplicate_of == first.story_id
