@@ -11,7 +11,8 @@ title or summary, an `ArticlePage` without a body so the story is kept from the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 import scrapy
@@ -26,9 +27,10 @@ class SourceSpider(scrapy.Spider):
     name = "newsradar-source"
     custom_settings: dict[str, Any] = {}
 
-    def __init__(self, source: Mapping[str, Any], **kwargs: Any):
+    def __init__(self, source: Mapping[str, Any], clock: Callable[[], datetime] | None = None, **kwargs: Any):
         super().__init__(name=f"source:{source['name']}", **kwargs)
         self.source = dict(source)
+        self.clock = clock or _utcnow  # injectable, so freshness cuts are testable without today's date
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         yield self.listing_request(self.source["url"])
@@ -92,13 +94,16 @@ class SourceSpider(scrapy.Spider):
             return  # fetched by the next poll
         meta = failure.request.meta
         reason = _reason(failure)
-        self.crawler.stats.inc_value("newsradar/article_errors")
         self.logger.info("article %s failed: %s", failure.request.url, reason)
         hint: Hint = meta.get("newsradar_hint") or Hint()
         if hint.title or hint.summary:
             yield ArticlePage(self.source["name"], meta["newsradar_link"], failure.request.url, None, None, hint, reason)
         else:
             yield FetchFailure(self.source["name"], failure.request.url, reason)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class PollStopped(IgnoreRequest):

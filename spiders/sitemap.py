@@ -53,7 +53,7 @@ class SitemapSpider(SourceSpider):
             return False
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=timezone.utc)
-        return stamp < datetime.now(timezone.utc) - timedelta(seconds=max_age)
+        return stamp < self.clock() - timedelta(seconds=max_age)
 
 
 def _local(tag: Any) -> str:

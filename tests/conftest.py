@@ -71,3 +71,10 @@ def store(request, tmp_path):
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
+
+
+def pytest_collection_modifyitems(items):
+    """Two tiers by folder: tests/unit runs in-process (fast), tests/e2e starts the real CLI or daemon."""
+    for item in items:
+        tier = "e2e" if "e2e" in item.path.parts else "unit"
+        item.add_marker(getattr(pytest.mark, tier))

@@ -4,11 +4,15 @@ polling other people's sites for months should use."""
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import Any
 
 from crawler.config.model import Config
 
-VERSION = "0.1.0"
+try:
+    VERSION = metadata.version("newsradar")
+except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+    VERSION = "0.0.0+unknown"
 HOMEPAGE = "https://github.com/newsradar/newsradar"
 USER_AGENT = f"newsradar/{VERSION} (+{HOMEPAGE})"
 

@@ -194,10 +194,6 @@ class Store:
         self._window_since: datetime | None = None
         self.url = url
 
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
     def close(self) -> None:
         self.engine.dispose()
 

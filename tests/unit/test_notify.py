@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -184,10 +183,9 @@ def test_server_down_is_transient(monkeypatch, closed_port, url_fmt):
 @pytest.mark.parametrize("url_fmt", ["json://127.0.0.1:{port}/hook", SLACK])
 def test_a_hang_is_cut_at_the_timeout(local_services, url_fmt):
     local_services.script(Reply(delay=8))
-    started = time.monotonic()
     result = deliver(url_fmt.format(port=local_services.port), TEXT, timeout=0.5)
-    assert time.monotonic() - started < 3
     assert not result.ok and not result.permanent and result.error
+    assert "read timeout=0.5" in result.error, "cut by our timeout, not by the 8 s hang ending"
 
 
 @pytest.mark.parametrize("url, secret", [

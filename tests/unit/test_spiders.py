@@ -7,6 +7,7 @@ import gzip
 import html
 import json
 import unicodedata
+from datetime import datetime, timezone
 
 import pytest
 from scrapy.http import HtmlResponse, Request, Response, XmlResponse
@@ -18,8 +19,12 @@ from spiders.base import ListingError
 from tests.conftest import corpus
 
 
+# The spiders' clock is fixed, so freshness cuts do not depend on the day the suite runs.
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+
+
 def _spider(cls, **source):
-    return cls(source={"name": "t", "url": "http://127.0.0.1/x", **source})
+    return cls(source={"name": "t", "url": "http://127.0.0.1/x", **source}, clock=lambda: NOW)
 
 
 def _requests(spider, response) -> list[Request]:
