@@ -1,0 +1,146 @@
+"""Each Scrapy component of a poll on its own, built through Scrapy's test crawler (`get_crawler`).
+
+End-to-end tests cover them together; these pin each component's contract: what it reads from the poll context,
+what it changes on a request or response, and that it switches off (`NotConfigured`) outside a newsradar poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from scrapy import Request
+from scrapy.exceptions import NotConfigured
+from scrapy.http import HtmlResponse, Response
+from scrapy.utils.test import get_crawler
+
+from crawler.config.model import Config, Source
+from crawler.fetch.middlewares import ConditionalGetMiddleware, KnownUrlMiddleware
+from crawler.fetch.pipelines import ExtractPipeline, StorePipeline
+from crawler.fetch.poll import PollContext
+from crawler.store.database import Store
+
+SOURCE = Source(name="s", type="html", url="http://127.0.0.1/list/", links="a")
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    io = ThreadPoolExecutor(1)
+    crawler = get_crawler()
+    context = PollContext(config=Config(), source=SOURCE, store=store, io=io, cpu=None, ingest=None,
+                          validators={"http://127.0.0.1/list/": ('"v1"', "Mon, 01 Jun 2026 00:00:00 GMT")},
+                          crawler=crawler)
+    crawler.newsradar = context
+    yield context
+    io.shutdown()
+    store.close()
+
+
+@pytest.mark.parametrize("component", [ConditionalGetMiddleware, KnownUrlMiddleware, ExtractPipeline, StorePipeline])
+def test_components_switch_off_outside_a_poll(component):
+    with pytest.raises(NotConfigured):
+        component.from_crawler(get_crawler())
+
+
+def test_conditional_get_sends_stored_validators_on_listings_only(ctx):
+    mw = ConditionalGetMiddleware.from_crawler(ctx.crawler)
+    listing = Request("http://127.0.0.1/list/", meta={"newsradar_listing": True})
+    article = Request("http://127.0.0.1/a.html", meta={"newsradar_article": True})
+    unknown = Request("http://127.0.0.1/other/", meta={"newsradar_listing": True})
+    for r in (listing, article, unknown):
+        assert mw.process_request(r) is None
+    assert listing.headers[b"If-None-Match"] == b'"v1"'
+    assert listing.headers[b"If-Modified-Since"] == b"Mon, 01 Jun 2026 00:00:00 GMT"
+    assert b"If-None-Match" not in article.headers and b"If-None-Match" not in unknown.headers
+
+
+def test_conditional_get_collects_fresh_validators_but_never_saves_them(ctx):
+    mw = ConditionalGetMiddleware.from_crawler(ctx.crawler)
+    listing = Request("http://127.0.0.1/list/", meta={"newsradar_listing": True})
+    fresh = Response(listing.url, status=200, headers={"ETag": '"v2"'}, request=listing)
+    assert mw.process_response(listing, fresh) is fresh
+    not_modified = Request("http://127.0.0.1/other/", meta={"newsradar_listing": True})
+    mw.process_response(not_modified, Response(not_modified.url, status=304, headers={"ETag": '"x"'}))
+    article = Request("http://127.0.0.1/a.html", meta={"newsradar_article": True})
+    mw.process_response(article, Response(article.url, status=200, headers={"ETag": '"a"'}))
+    assert ctx.fresh_validators == {"http://127.0.0.1/list/": ('"v2"', None)}
+    assert ctx.store.load_validators("s") == {}, "saving is the poll's job, after a clean poll"
+
+
+def test_known_url_filter_drops_stored_failed_and_repeated_articles(ctx):
+    ctx.store.record_failure("http://127.0.0.1/failed.html", "s", "HTTP 500")
+    mw = KnownUrlMiddleware.from_crawler(ctx.crawler)
+    page = HtmlResponse("http://127.0.0.1/list/", body=b"<html></html>", encoding="utf-8")
+    out = [
+        Request("http://127.0.0.1/new.html?utm_source=x", meta={"newsradar_article": True}),
+        Request("http://127.0.0.1/new.html", meta={"newsradar_article": True}),  # same canonical URL
+        Request("http://127.0.0.1/failed.html", meta={"newsradar_article": True}),  # failed, not due yet
+        Request("http://127.0.0.1/next-page/", meta={"newsradar_listing": True}),  # not an article: kept
+    ]
+
+    async def run():
+        async def result():
+            for r in out:
+                yield r
+        return [r async for r in mw.process_spider_output(page, result())]
+
+    kept = asyncio.run(run())
+    assert [r.url for r in kept] == ["http://127.0.0.1/new.html?utm_source=x", "http://127.0.0.1/next-page/"]
+    assert ctx.crawler.stats.get_value("newsradar/known_skipped") == 2
+
+
+ARTICLE = ("<html><head><title>iFlytek opens a lab</title></head><body><article><h1>iFlytek opens a lab</h1>"
+           + "<p>iFlytek said on Tuesday it would open a research lab in Hefei for speech models and chips.</p>" * 6
+           + "</article></body></html>").encode()
+
+
+class _Pool(ThreadPoolExecutor):
+    """The extraction pool's interface (submit) without processes: the pipeline's contract, not the pool's."""
+
+
+class _CrashedPool:
+    """A pool whose worker died (what a segfault in a parser looks like from the reactor)."""
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        future: Future = Future()
+        future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+        return future
+
+
+def test_extract_pipeline_turns_a_page_into_a_story_and_a_broken_one_into_a_failure(ctx):
+    from crawler.items import ArticlePage, FetchFailure, NewStory
+
+    ctx.cpu = _Pool(1)
+    pipe = ExtractPipeline.from_crawler(ctx.crawler)
+    good = ArticlePage("s", "/a.html", "http://127.0.0.1/a.html?utm_source=rss", ARTICLE, "text/html; charset=utf-8")
+    empty = ArticlePage("s", "/e.html", "http://127.0.0.1/e.html", b"<html><body></body></html>", "text/html")
+
+    async def run():
+        return [await pipe.process_item(good), await pipe.process_item(empty), await pipe.process_item("other")]
+
+    story, nothing, other = asyncio.run(run())
+    ctx.cpu.shutdown()
+    ctx.cpu = _CrashedPool()
+    failure = asyncio.run(pipe.process_item(good))
+    assert isinstance(story, NewStory) and story.title == "iFlytek opens a lab"
+    assert story.url == "http://127.0.0.1/a.html", "canonicalised in the worker"
+    assert isinstance(nothing, FetchFailure) and nothing.error == "no title and no text on the page"
+    assert isinstance(failure, FetchFailure) and "BrokenProcessPool" in failure.error, "a crash is a result"
+    assert other == "other", "items that are not pages pass through"
+
+
+def test_store_pipeline_records_a_failure_and_drops_it_with_the_reason(ctx):
+    from scrapy.exceptions import DropItem
+
+    from crawler.items import FetchFailure
+
+    pipe = StorePipeline.from_crawler(ctx.crawler)
+    with pytest.raises(DropItem, match="HTTP 404"):
+        asyncio.run(pipe.process_item(FetchFailure("s", "http://127.0.0.1/gone.html", "HTTP 404")))
+    assert ctx.store.known_urls(["http://127.0.0.1/gone.html"]) == {"http://127.0.0.1/gone.html"}, "backed off"
+    assert ctx.crawler.stats.get_value("newsradar/failures") == 1
