@@ -166,9 +166,14 @@ sources:
 """)
     first = newsradar("run", "--once", "-c", str(config))
     assert re.search(r"new stories.* [12] extraction workers started", first.stderr), first.stderr[-2000:]
-    second = newsradar("run", "--once", "-c", str(config))
+    second = newsradar("run", "--once", "-c", str(config), env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert "status=not-modified" in second.stderr
     assert " 0 extraction workers started" in second.stderr, second.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[1].strip() for line in second.stderr.splitlines() if line.startswith("import time:")}
+    assert "scrapy" in imported, "the import log is read"
+    # extraction is imported in workers only; Scrapy components switched off by settings are not imported at all
+    assert not imported & {"trafilatura", "numpy", "py3langid", "aiohttp", "tldextract"}, imported & {
+        "trafilatura", "numpy", "py3langid", "aiohttp", "tldextract"}
 
 
 def test_daemon_starts_workers_on_work_and_stops_them_when_idle(site, http_receiver, tmp_path, daemon_factory):
