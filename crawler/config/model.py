@@ -137,6 +137,7 @@ class Daemon(_Model):
     reload_check: Duration = timedelta(seconds=1)
     outbox_every: Duration = timedelta(seconds=5)
     shutdown_grace: Duration = timedelta(seconds=30)
+    worker_idle: Duration = timedelta(minutes=5)  # extraction workers idle this long are stopped
 
 
 class Config(_Model):

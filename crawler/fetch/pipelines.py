@@ -1,7 +1,7 @@
 """Item pipelines: extract (in a process pool), then dedupe and store (on the store's own thread).
 
 `ExtractPipeline` sends each `ArticlePage` to `crawler.extract.story.build_story` in the poll's process pool: decoding,
-trafilatura and canonicalisation never run on the reactor thread. `StorePipeline` hands the resulting story to
+trafilatura and canonicalisation never run on the reactor thread (nor are they imported in the main process). `StorePipeline` hands the resulting story to
 the poll's `ingest` function on the single store thread (SQLite has one writer; the reactor never blocks on
 I/O), which dedupes, stores, matches and queues alerts in one transaction (crawler.store.Store.add_story).
 A `FetchFailure` is recorded so the article is not refetched on every poll. Nothing here raises past an item:
@@ -18,7 +18,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.items import ArticlePage, FetchFailure, NewStory
 from crawler.fetch.poll import PollContext
-from crawler.extract.story import build_story
+from crawler.extract.pool import build_story
 
 log = logging.getLogger(__name__)
 

@@ -18,15 +18,16 @@ import logging
 import multiprocessing
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.config.model import Config, Source
 from crawler.items import NewStory
+from crawler.fetch.limits import PollLimits
 from crawler.fetch.settings import scrapy_settings
 from crawler.store.database import Added, Store
-from crawler.extract.pool import process_pool
+from crawler.extract.pool import WorkerPool
 
 log = logging.getLogger("newsradar.poll")
 
@@ -57,7 +58,7 @@ class PollContext:
     source: Source
     store: Store
     io: ThreadPoolExecutor
-    cpu: ProcessPoolExecutor
+    cpu: WorkerPool
     ingest: Callable[[NewStory], Added]
     validators: dict[str, tuple[str | None, str | None]]
     fresh_validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
@@ -87,33 +88,47 @@ class Poller:
         self.store = store
         self.io = ThreadPoolExecutor(1, thread_name_prefix="newsradar-store")
         self._workers = workers or max(1, min(4, multiprocessing.cpu_count()))
-        self.cpu = self._new_pool()
+        # started on the first article to extract; idle workers are released by the daemon (release_idle)
+        self.cpu = WorkerPool(self._workers, config.daemon.worker_idle.total_seconds())
+        self.limits = PollLimits(config.fetch.parallel_sources)
         self._ingest_factory = ingest
         self._active: set[Any] = set()  # crawlers of the polls running now
         self.use(config)
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return process_pool(self._workers)
 
     def use(self, config: Config) -> None:
         """Switch to a new (already validated) config: later polls use it; running ones finish on the old one."""
         from scrapy.crawler import AsyncCrawlerRunner
 
         self.config = config
+        self.cpu.idle = config.daemon.worker_idle.total_seconds()
+        self.limits = self.limits.resized(config.fetch.parallel_sources)
         self.ingest = self._ingest_factory(config, self.store)
         self.runner = AsyncCrawlerRunner(scrapy_settings(config))
 
     async def warm_up(self) -> None:
-        """Start the extraction workers now rather than on the first article (each warms up as it starts)."""
+        """Start the extraction workers now rather than on the first article (each warms up as it starts).
+        Neither `run --once` nor the daemon calls this (workers start when there is work); benchmarks do."""
         await asyncio.gather(*(asyncio.wrap_future(self.cpu.submit(time.sleep, 0.2)) for _ in range(self._workers)))
 
+    async def release_idle_workers(self) -> bool:
+        """Stop the extraction workers if they have been idle for `daemon.worker_idle`."""
+        released = await asyncio.get_running_loop().run_in_executor(None, self.cpu.release_idle)
+        if released:
+            log.info("extraction workers stopped after %s idle; they start again on the next article",
+                     self.config.daemon.worker_idle)
+        return released
+
     async def poll(self, source: Source) -> PollResult:
+        """One poll, once this poll's slot is free: at most `fetch.parallel_sources` polls at once and two per
+        host (crawler.fetch.limits), for `run --once` and the daemon alike."""
+        async with self.limits.slot(source.url):
+            return await self._poll(source)
+
+    async def _poll(self, source: Source) -> PollResult:
         from spiders import SPIDERS
 
         started = time.monotonic()
         loop = asyncio.get_running_loop()
-        if getattr(self.cpu, "_broken", False):  # a worker died (e.g. a parser segfault): start a fresh pool
-            self.cpu = self._new_pool()
         try:
             validators = await loop.run_in_executor(self.io, self.store.load_validators, source.name)
             ctx = PollContext(self.config, source, self.store, self.io, self.cpu, self.ingest, validators)

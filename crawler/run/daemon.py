@@ -22,7 +22,6 @@ import hashlib
 import logging
 import signal
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from crawler.config.model import Config, ConfigError, Source, load_config
 from crawler.run.metrics import Metrics
@@ -44,8 +43,6 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.running: set[asyncio.Task] = set()
         self._fingerprint = _fingerprint(path)
-        self._hosts: dict[str, asyncio.Semaphore] = {}
-        self._slots = asyncio.Semaphore(config.fetch.parallel_sources)
         self.scheduler = None
         self.metrics = Metrics.start(config.metrics)
 
@@ -67,9 +64,10 @@ class Daemon:
                                id="outbox", max_instances=1, coalesce=True)
         self.scheduler.add_job(self.reload, "interval", seconds=self.config.daemon.reload_check.total_seconds(),
                                id="reload", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.poller.release_idle_workers, "interval", seconds=_idle_check(self.config),
+                               id="workers", max_instances=1, coalesce=True)
         log.info("newsradar running: %d sources, %d rules, store %s", len(self.config.sources),
                  len(self.config.rules), self.store.engine.url.render_as_string(hide_password=True))
-        await self.poller.warm_up()
         await self.stopping.wait()
         return await self.shutdown()
 
@@ -118,10 +116,7 @@ class Daemon:
         task = asyncio.current_task()
         self.running.add(task)
         try:
-            host = urlsplit(source.url).hostname or ""
-            per_host = self._hosts.setdefault(host, asyncio.Semaphore(2))
-            async with self._slots, per_host:
-                result = await self.poller.poll(source)
+            result = await self.poller.poll(source)  # waits for its slot (crawler.fetch.limits)
             self.metrics.poll(result)
             await self.delivery.record_poll(self.poller.io, source, result)
             if result.alerts:
@@ -170,6 +165,11 @@ def _fingerprint(path: Path) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
+
+
+def _idle_check(config: Config) -> float:
+    """How often idle extraction workers are looked for: often enough to release them near `worker_idle`."""
+    return min(max(config.daemon.worker_idle.total_seconds() / 4, 0.25), 30.0)
 
 
 def _timing(source: Source | None) -> tuple | None:

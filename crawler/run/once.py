@@ -1,7 +1,9 @@
 """`newsradar run --once`: one pass over every source, then deliver what the pass queued, then exit.
 
 Failing sources are logged and summarised; they never change the exit code (0). The pass runs on the same
-`Poller` the daemon uses, so what `--once` does is what every scheduled poll does.
+`Poller` the daemon uses, so what `--once` does is what every scheduled poll does: every source is started at
+once, and `Poller.poll` holds each to `fetch.parallel_sources` polls at once and two per host (crawler.fetch.limits).
+Extraction workers start only if some article needs extracting: a pass where nothing changed starts none.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ def run_once(config: Config, store: Store) -> int:
             delivery.close()
         failed = [r for r in results if not r.ok]
         log.info(
-            "pass done: %d sources, %d failed, %d new stories, %d alerts queued, %d sent, %d to retry, %d dead",
+            "pass done: %d sources, %d failed, %d new stories, %d alerts queued, %d sent, %d to retry, %d dead;"
+            " at most %d polls at once, %d extraction workers started",
             len(results), len(failed), sum(r.new for r in results), sum(r.alerts for r in results),
-            report.sent, report.retried, len(report.dead),
+            report.sent, report.retried, len(report.dead), poller.limits.peak, poller.cpu.started,
         )
         return 0
 

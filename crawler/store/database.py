@@ -6,7 +6,9 @@ offset is kept beside it (`published_offset`, minutes) so `published` can be sho
 Dedupe keys, in the order `add_story` applies them, in one transaction:
 1. every canonical URL the story was seen under (`story_urls`): a URL already known is the same story;
 2. the exact hash of its normalised text, then its SimHash against stories first seen within `window`: a match
-   is a syndicated copy, stored with `duplicate_of` pointing at the first so nothing downstream alerts twice.
+   is a syndicated copy, stored with `duplicate_of` pointing at the first so nothing downstream alerts twice,
+   unless the two differ only in figures and identifiers and their titles differ (`fingerprint.same_story`:
+   templated briefs, a price move or a filing notice per company, are stories of their own).
 The story, its rule matches and its outbox rows are written in the same transaction as the dedupe decision.
 This module knows nothing of Scrapy, rules or notifiers: callers pass plain records.
 """
@@ -243,7 +245,7 @@ class Store:
             if hit is not None:
                 self._add_aliases(s, urls, hit)
                 return Added("known", hit)
-            original = self._find_copy(s, text_hash, sim, now - window)
+            original = self._find_copy(s, new, text_hash, sim, now - window)
             published = to_naive_utc(new.published) if new.published else now
             offset = None
             if new.published is not None and new.published.tzinfo is not None:
@@ -277,12 +279,16 @@ class Store:
         present = set(s.scalars(select(StoryUrl.url).where(StoryUrl.url.in_(urls))))
         s.add_all(StoryUrl(url=u, story_id=story_id) for u in urls if u not in present)
 
-    def _find_copy(self, s: Session, text_hash: str, sim: int | None, since: datetime) -> Story | None:
-        """The first story of the window with the same text (exactly, or within SimHash distance)."""
+    def _find_copy(self, s: Session, new: NewStory, text_hash: str, sim: int | None,
+                   since: datetime) -> Story | None:
+        """The first story of the window with the same text (exactly, or within SimHash distance) that is the same
+        story (fingerprint.same_story: briefs differing only in a figure or a ticker are not)."""
         recent = select(Story).where(Story.first_seen >= since, Story.duplicate_of.is_(None))
-        exact = s.scalars(recent.where(Story.content_hash == text_hash).order_by(Story.id).limit(1)).first()
-        if exact is not None or sim is None:
-            return exact
+        for exact in s.scalars(recent.where(Story.content_hash == text_hash).order_by(Story.id).limit(20)):
+            if fingerprint.same_story(new.title, new.text, exact.title, exact.text):
+                return exact
+        if sim is None:
+            return None
         if self._window is None or since < self._window_since:  # first use, or a longer dedupe_window
             self._window_since = since
             self._window = deque(s.execute(
@@ -294,8 +300,8 @@ class Store:
             self._window.popleft()
         for story_id, _seen, other in self._window:  # rows unpack like tuples
             if fingerprint.is_near(sim, other):
-                found = s.get(Story, story_id)
-                if found is not None:  # None: a story rolled back after it was listed
+                found = s.get(Story, story_id)  # None: a story rolled back after it was listed
+                if found is not None and fingerprint.same_story(new.title, new.text, found.title, found.text):
                     return found
         return None
 
