@@ -41,6 +41,7 @@ class PollResult:
     known: int = 0
     failures: int = 0
     alerts: int = 0
+    stale: int = 0  # matched rules but older than max_age: stored, not alerted (`items --json` says why)
     not_modified: bool = False
     ms: int = 0
 
@@ -136,8 +137,9 @@ class Poller:
             result = PollResult(source.name, ok=False, error=f"{type(exc).__name__}: {exc}")
         result.ms = int((time.monotonic() - started) * 1000)
         log.info(
-            "poll source=%s status=%s new=%d duplicates=%d alerts=%d failures=%d ms=%d%s",
-            result.source, result.status, result.new, result.duplicates, result.alerts, result.failures, result.ms,
+            "poll source=%s status=%s new=%d duplicates=%d alerts=%d stale=%d failures=%d ms=%d%s",
+            result.source, result.status, result.new, result.duplicates, result.alerts, result.stale, result.failures,
+            result.ms,
             f" error={result.error!r}" if result.error else "",
             extra={"poll": {**result.__dict__, "status": result.status}},
         )
@@ -225,6 +227,7 @@ def _result(name: str, stats: dict[str, Any]) -> PollResult:
         known=stats.get("newsradar/stories_known", 0) + stats.get("newsradar/known_skipped", 0),
         failures=stats.get("newsradar/failures", 0),
         alerts=stats.get("newsradar/alerts", 0),
+        stale=stats.get("newsradar/stale", 0),
         not_modified=not_modified and not stats.get("newsradar/listings"),
     )
 
