@@ -63,6 +63,10 @@ class PollContext:
     validators: dict[str, tuple[str | None, str | None]]
     fresh_validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     crawler: Any = None
+    # Canonical article URLs being fetched by any poll of this process (shared), and those this poll claimed:
+    # two sources listing one article at the same time fetch it once (crawler.middlewares.KnownUrlMiddleware).
+    in_flight: set[str] = field(default_factory=set)
+    claimed: set[str] = field(default_factory=set)
 
     @staticmethod
     def of(crawler: Any) -> PollContext:
@@ -91,6 +95,7 @@ class Poller:
         self.cpu = self._new_pool()
         self._ingest_factory = ingest
         self._active: set[Any] = set()  # crawlers of the polls running now
+        self.in_flight: set[str] = set()  # article URLs claimed by running polls (PollContext.in_flight)
         self.use(config)
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -117,7 +122,8 @@ class Poller:
             self.cpu = self._new_pool()
         try:
             validators = await loop.run_in_executor(self.io, self.store.load_validators, source.name)
-            ctx = PollContext(self.config, source, self.store, self.io, self.cpu, self.ingest, validators)
+            ctx = PollContext(self.config, source, self.store, self.io, self.cpu, self.ingest, validators,
+                              in_flight=self.in_flight)
             crawler = self.runner.create_crawler(SPIDERS[source.type])
             crawler.newsradar = ctx
             ctx.crawler = crawler
@@ -127,6 +133,8 @@ class Poller:
                 timed_out = not await _finish(task, crawler, self.config.fetch.poll_timeout.total_seconds())
             finally:
                 self._active.discard(crawler)
+                # stored or recorded as failed by now (known to the store), or dropped by a stop: free them
+                self.in_flight.difference_update(ctx.claimed)
             result = _result(source.name, crawler.stats.get_stats())
             if timed_out:
                 result.ok, result.error = False, f"poll timed out after {self.config.fetch.poll_timeout}"
