@@ -301,23 +301,47 @@ def _in_other_post(el) -> bool:
                or (i < article == len(chain) and node.tag in _OTHER_TAGS) for i, node in enumerate(chain))
 
 
+# "c-layout-sidebar-left", "has-sidebar", "content-with-sidebar": page layout around the article, not a sidebar.
+_LAYOUT_NAMES = re.compile(r"layout|container|wrap|main|content|has-|with-|no-|page", re.IGNORECASE)
+
+
 def _is_other_region(node) -> bool:
     if node.tag in ("article", "main", "body", "html"):
         return False
-    return bool(_OTHER_NAMES.search(f"{node.get('class') or ''} {node.get('id') or ''}"))
+    names = f"{node.get('class') or ''} {node.get('id') or ''}".split()
+    return any(_OTHER_NAMES.search(name) and not _LAYOUT_NAMES.search(name) for name in names)
 
 
-def _other_post_dates(tree) -> tuple[list, set]:
+def _other_post_dates(tree, url: str | None) -> tuple[list, set]:
     """The elements that date other posts (``<time>`` and date-classed elements inside asides, navigation,
-    footers, list items and sidebar/related widgets) and the days they give."""
+    footers, list items and sidebar/related widgets, in an entry that does not link to this page itself: a
+    "recent posts" box lists the page too) and the days they give."""
     found = [el for el in tree.iter() if isinstance(el.tag, str)
-             and (el.tag == "time" or _DATE_CLASS.search(el.get("class") or "")) and _in_other_post(el)]
+             and (el.tag == "time" or _DATE_CLASS.search(el.get("class") or "")) and _in_other_post(el)
+             and not _links_to(el, url)]
     days = set()
     for el in found:
         dt = parse_datetime(el.get("datetime") or el.get("content")) or parse_datetime(el.text_content()[:100])
         if dt is not None:
             days.add(dt.date())
     return found, days
+
+
+def _same_page(href: str, url: str) -> bool:
+    from urllib.parse import urljoin, urlsplit
+
+    a, b = urlsplit(urljoin(url, href)), urlsplit(url)
+    return (a.netloc.lower(), a.path.rstrip("/")) == (b.netloc.lower(), b.path.rstrip("/"))
+
+
+def _links_to(el, url: str | None) -> bool:
+    """The entry around `el` (its parent, or grandparent) links to `url`."""
+    if not url:
+        return False
+    for entry in list(el.iterancestors())[:2]:
+        if any(_same_page(a.get("href") or "", url) for a in entry.iter("a")):
+            return True
+    return False
 
 
 def _without(tree, doomed: list):
@@ -409,7 +433,7 @@ def find_date(tree, url: str | None = None) -> Dated | None:
         return dated
     # A guess that is the date of another post (a sidebar's <time>) is read again without those dates.
     try:
-        others, days = _other_post_dates(tree)
+        others, days = _other_post_dates(tree, url)
         if dated.when.date() not in days:
             return dated
         pruned = _without(tree, others)
