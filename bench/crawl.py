@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 CORPUS = Path(os.environ.get("NEWSRADAR_CORPORA", ROOT.parent / "shared" / "corpora")) / "article-extraction-benchmark"
 TARGET = 0.45
 MODES = ("bare", "cold", "warm", "primed")
-POLL_LINE = re.compile(r"poll source=bench status=(\S+) new=(\d+) duplicates=(\d+) alerts=\d+ failures=(\d+) ms=(\d+)")
+POLL_LINE = re.compile(r"poll source=bench status=(\S+) new=(\d+) duplicates=(\d+) alerts=\d+ stale=\d+ failures=(\d+) ms=(\d+)")
 CONFIG = """store: sqlite:///store.db
 fetch: {{delay: 0s, concurrency: {concurrency}, per_domain: {per_domain}}}
 sources:

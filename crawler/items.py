@@ -20,6 +20,7 @@ class Hint:
     title: str | None = None
     summary: str | None = None  # may be HTML (feeds)
     published: str | None = None  # as given (RFC 822, ISO 8601, ...)
+    kind: str = "feed"  # feed | sitemap: the `date_source` of `published`
 
 
 @dataclass
@@ -53,3 +54,5 @@ class NewStory:
     aliases: tuple[str, ...] = ()  # other canonical URLs it was seen under
     content_hash: str = ""  # crawler.dedupe.fingerprint, computed off the reactor and store threads
     simhash: int | None = None
+    date_source: str | None = None  # crawler.extract.dates: jsonld meta time feed sitemap text url first-seen
+    date_note: str | None = None  # a date dropped or clamped on the way (crawler.extract.dates.settle)

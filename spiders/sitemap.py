@@ -43,7 +43,7 @@ class SitemapSpider(SourceSpider):
             if index:
                 yield self.listing_request(url)
             else:
-                hint = Hint(title=fields.get("title"), published=fields.get("publication_date"))
+                hint = Hint(title=fields.get("title"), published=fields.get("publication_date"), kind="sitemap")
                 yield self.article_request(url, hint)
 
     def _too_old(self, when: str | None) -> bool:

@@ -6,6 +6,8 @@ its rule matches and its outbox rows are written together or not at all:
 2. the matches are stored with the story, alerted or not;
 3. a story older than `max_age` (the source's, else the global one; a story with no date counts as fresh) is
    stored but owes no alert, so a new source does not flood its archive;
+   a story that matched rules but owes no alert says why in `Story.not_alerted` ("older than max_age 2d:
+   published 2023-01-01 (text)", "syndicated copy of story 12, which already matched iflytek");
 4. a syndicated copy owes nothing for a rule its original already matched;
 5. the remaining rules are grouped by notifier: ONE row per (story, notifier, target URL), naming every rule
    and term routed there. A notifier with several apprise URLs gets a row per URL, so a retry never resends to
@@ -35,7 +37,8 @@ from alerts.delivery.policy import Due, decide
 from alerts.render.renderer import Alert, Message, Renderer, Snippet
 from alerts.rules.matcher import RuleSet
 from crawler.config.model import Config
-from crawler.store.database import Match, Outbox, Planner, Store, Story, utcnow
+from crawler.extract.dates import format_duration
+from crawler.store.database import STALE, Match, Outbox, Planner, Store, Story, utcnow
 
 log = logging.getLogger("newsradar.outbox")
 
@@ -51,8 +54,14 @@ def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow
         max_age = config.max_age_for(story.source)
         current = now()
         if story.published is not None and not story.date_is_first_seen and story.published < current - max_age:
+            if found:
+                story.not_alerted = (f"{STALE} {format_duration(max_age)}: published "
+                                     f"{story.published_local().date().isoformat()} ({story.date_source or 'unknown'})")
             return matches, []
         owed = [m for m in found if m.rule not in already]
+        if len(owed) < len(found):
+            story.not_alerted = (f"syndicated copy of story {story.duplicate_of}, which already matched "
+                                 f"{', '.join(m.rule for m in found if m.rule in already)}")
         by_notifier: dict[str, list] = {}
         for m in owed:
             for name in m.notify:

@@ -47,9 +47,15 @@ def dispatch(args: argparse.Namespace, config: Config) -> int:
 
 
 def rules_test(args: argparse.Namespace, config: Config) -> int:
+    from crawler.cli.explain import describe, rule_status, stored_story
+
     target = args.target
     title, text = "", target
-    if target.startswith(("http://", "https://")) or Path(target).is_file():
+    # A URL the store has is explained as stored: its stored text, date, and why it was (not) alerted.
+    stored = stored_story(config, target) if target.startswith(("http://", "https://")) else None
+    if stored is not None:
+        title, text = stored["title"], stored["text"]
+    elif target.startswith(("http://", "https://")) or Path(target).is_file():
         from crawler.cli.extract import extract_one
 
         page = extract_one(target)
@@ -60,13 +66,20 @@ def rules_test(args: argparse.Namespace, config: Config) -> int:
     report = compile_rules(config).explain(title, text)
     for entry in report:
         entry["hits"] = [dataclasses.asdict(hit) for hit in entry.get("hits", [])]
+        if stored is not None:
+            entry["stored"] = rule_status(stored, entry["rule"])
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
     fields = {"title": title, "text": text}
+    for line in describe(stored) if stored is not None else ():
+        print(line)
     for entry in report:
         mark = "MATCH" if entry["matched"] else "no   "
-        print(f"{mark} {entry['rule']}: {entry['reason']}")
+        told = entry.get("stored") or {}
+        after = "" if not told.get("matched_when_stored") else (
+            "; alerted" if told["alerted"] else f"; not alerted: {told['not_alerted'] or 'no notifier'}")
+        print(f"{mark} {entry['rule']}: {entry['reason']}{after}")
         for hit in entry["hits"][:5]:
             seen = fields[hit["field"]][hit["start"]:hit["end"]]
             print(f"        {hit['term']!r} in {hit['field']} at {hit['start']}: {seen!r}")

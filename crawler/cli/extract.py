@@ -56,7 +56,7 @@ def _print_human(row: dict[str, Any]) -> None:
     if "error" in row:
         print(f"   error: {row['error']}")
         return
-    for key in ("title", "published", "lang", "canonical_url", "encoding"):
+    for key in ("title", "published", "date_source", "lang", "canonical_url", "encoding"):
         print(f"   {key}: {row.get(key)}")
     text = row.get("text") or ""
     print(f"   text ({len(text)} chars): {text[:400]}{'…' if len(text) > 400 else ''}")

@@ -116,11 +116,14 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
             "source": story.source,
             "published": published.isoformat() if published else None,
             "date_is_first_seen": story.date_is_first_seen,
+            "date_source": story.date_source or ("first-seen" if story.date_is_first_seen else None),
+            "date_note": story.date_note,
             "first_seen": iso_utc(story.first_seen),
             "lang": story.lang,
             "text": story.text,
             "rules": [{"rule": m.rule, "terms": m.terms} for m in matches.get(story.id, [])],
             "duplicate_of": story.duplicate_of,
+            "not_alerted": story.not_alerted,
             "id": story.id,
         }
         if args.json:

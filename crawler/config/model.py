@@ -63,6 +63,14 @@ Size = Annotated[int, BeforeValidator(parse_size)]
 Terms = Annotated[tuple[str, ...], BeforeValidator(lambda v: (v,) if isinstance(v, str) else v)]
 
 
+def _check_zone(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone '{v}' (use an IANA name such as Asia/Shanghai)") from None
+    return v
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -93,6 +101,13 @@ class Source(_Model):
     enabled: bool = True
     # Opt-in to fetch loopback/private/link-local addresses (intranet feeds); refused otherwise (issue 9).
     allow_private: bool = False
+    # IANA zone in which this source's times without an offset are read; None: the global `timezone`.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        return None if v is None else _check_zone(v)
 
     @field_validator("url")
     @classmethod
@@ -161,11 +176,7 @@ class Config(_Model):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{v}' (use an IANA name such as Asia/Shanghai)") from None
-        return v
+        return _check_zone(v)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -178,6 +189,11 @@ class Config(_Model):
         """A source's freshness limit: its own `max_age`, else the global one (also for sources since removed)."""
         source = next((s for s in self.sources if s.name == source_name), None)
         return (source.max_age if source else None) or self.max_age
+
+    def timezone_for(self, source_name: str) -> str:
+        """The zone a source's naive times are read in: its own `timezone`, else the global one."""
+        source = next((s for s in self.sources if s.name == source_name), None)
+        return (source.timezone if source else None) or self.timezone
 
     def template_dirs(self) -> tuple[Path, ...]:
         if not self.templates:

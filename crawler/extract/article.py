@@ -17,7 +17,7 @@ Pipeline:
 3. Main text: layout tables are turned into plain blocks, then trafilatura runs in precision mode
    without comments; it drops navigation, sidebars, related-story lists, share bars and footers.
 4. Metadata from the same tree: title without the site suffix, publication time from structured
-   data first (``crawler.extract.dates.find_published``), canonical URL, and the language of the main text.
+   data first (``crawler.extract.dates.find_date``, which also says where it read it), canonical URL, and the language of the main text.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 
-from crawler.extract.dates import find_published
+from crawler.extract.dates import find_date
 from crawler.extract.decode import decode_html
 
 __all__ = ["Page", "extract_page"]
@@ -50,6 +50,7 @@ class Page:
     text: str  # main text only ('' if none found)
     canonical_url: str | None  # absolute
     encoding: str  # codec used by decode_html
+    date_source: str | None = None  # where `published` was read (crawler.extract.dates.find_date)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -375,7 +376,7 @@ def extract_page(body: bytes, url: str | None = None, content_type: str | None =
             ("text", lambda: _main_text(tree, url)),
             ("title", lambda: _title(tree)),
             ("canonical_url", lambda: _canonical(tree, url)),
-            ("published", lambda: find_published(tree, url)),
+            ("dated", lambda: find_date(tree, url)),
         ):
             try:
                 fields[name] = compute()
@@ -392,9 +393,10 @@ def extract_page(body: bytes, url: str | None = None, content_type: str | None =
         lang = None
     return Page(
         title=fields.get("title"),
-        published=fields.get("published"),
+        published=fields["dated"].when if fields.get("dated") else None,
         lang=lang,
         text=text,
         canonical_url=fields.get("canonical_url"),
         encoding=encoding,
+        date_source=fields["dated"].source if fields.get("dated") else None,
     )

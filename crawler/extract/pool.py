@@ -32,12 +32,12 @@ def _start_worker(parent: int) -> None:
     extract_page(b"<html><head><title>warm</title></head><body><p>" + b"warm up text " * 40 + b"</p></body></html>")
 
 
-def build_story(item: Any) -> Any:
+def build_story(item: Any, *args: Any, **kwargs: Any) -> Any:
     """`crawler.extract.story.build_story`, imported in the worker that runs it: the main process never loads
     trafilatura, lxml's cleaners, numpy and the language model (a third of a second of CPU per `run --once`)."""
     from crawler.extract.story import build_story as build
 
-    return build(item)
+    return build(item, *args, **kwargs)
 
 
 def process_pool(workers: int | None = None) -> ProcessPoolExecutor:

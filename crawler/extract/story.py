@@ -3,25 +3,31 @@
 `build_story(page)` runs in the extraction process pool: it decodes and extracts the page, then canonicalises:
 - url: the page's `<link rel="canonical">` when it names a real article (not a site's home page), else the
   fetched URL; every other URL it was seen under (the listing's link, the redirect target) becomes an alias;
-- title, text, published: the page's where it gives them, else the listing's hint (a feed's title, summary and
-  date; a news sitemap's title and date); a story with no date at all is marked `date_is_first_seen`;
+- title, text: the page's where it gives them, else the listing's hint (a feed's title and summary, a news
+  sitemap's title);
+- published: `crawler.extract.dates.settle` over the page's date and the listing's (its precedence: the page's structured
+  date, the feed's or sitemap's, a guess; naive times in the source's `zone`; `now` is first-seen); a story with
+  no date at all is marked `date_is_first_seen`, and `date_source` says where the date came from;
 - a story with neither title nor text is not a story: `build_story` returns a `FetchFailure` to record.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from w3lib.html import remove_tags, replace_entities
 
-from crawler.extract.dates import parse_datetime
+from crawler.extract.dates import FIRST_SEEN, Dated, parse_datetime, settle
 from crawler.extract.article import Page, detect_lang, extract_page
 from crawler.dedupe.fingerprint import fingerprints
 from crawler.items import ArticlePage, FetchFailure, NewStory
 from crawler.dedupe.urls import canonical_url
 
 
-def build_story(item: ArticlePage) -> NewStory | FetchFailure:
+def build_story(item: ArticlePage, zone: str = "UTC", max_age: timedelta = timedelta(days=2),
+                now: datetime | None = None) -> NewStory | FetchFailure:
     page = extract_page(item.body, item.url, item.content_type) if item.body else None
     hint = item.hint
     summary = _html_to_text(hint.summary) if hint.summary else ""
@@ -29,7 +35,12 @@ def build_story(item: ArticlePage) -> NewStory | FetchFailure:
     title = (page.title if page and page.title else None) or (_html_to_text(hint.title) if hint.title else None)
     if not title and not text:
         return FetchFailure(item.source, item.url, item.error or "no title and no text on the page")
-    published = (page.published if page else None) or parse_datetime(hint.published)
+    listed = parse_datetime(hint.published)
+    dated = settle(
+        Dated(page.published, page.date_source or "text") if page and page.published else None,
+        Dated(listed, hint.kind) if listed else None,
+        now=now or datetime.now(timezone.utc), zone=ZoneInfo(zone), max_age=max_age,
+    )
     seen_under = [canonical_url(u) for u in (item.url, item.link)]
     url = _canonical(page, item.url) or seen_under[0]
     text_hash, sim = fingerprints(title, text, url)
@@ -39,8 +50,10 @@ def build_story(item: ArticlePage) -> NewStory | FetchFailure:
         title=title,
         text=text,
         lang=(page.lang if page and page.text else None) or detect_lang(text),
-        published=published,
-        date_is_first_seen=published is None,
+        published=dated.published,
+        date_is_first_seen=dated.published is None,
+        date_source=dated.source if dated.published is not None else FIRST_SEEN,
+        date_note=dated.note,
         origin="page" if page and page.text else "feed",
         aliases=tuple(u for u in dict.fromkeys(seen_under) if u != url),
         content_hash=text_hash,

@@ -5,7 +5,9 @@
   poll only when it finished cleanly, so a crash between fetching a listing and storing its articles never
   turns the articles into a `304` that hides them. (Scrapy's HTTP cache serves stale feeds: not used.)
 - `KnownUrlMiddleware` (spider): drops article requests whose canonical URL the store already has (or that
-  failed recently), with one `IN (...)` query per listing response, and duplicates within the poll.
+  failed recently), with one `IN (...)` query per listing response, duplicates within the poll, and articles
+  another poll of this process is fetching right now (`PollContext.in_flight`): a feed entry and a listing
+  link to one article, polled at the same time, fetch it once.
 Both read the poll's context with `PollContext.of(crawler)` (set by crawler.fetch.poll before the crawl starts).
 """
 
@@ -54,7 +56,6 @@ class ConditionalGetMiddleware:
 class KnownUrlMiddleware:
     def __init__(self, ctx: Any):
         self.ctx = ctx
-        self.queued: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> KnownUrlMiddleware:
@@ -67,14 +68,19 @@ class KnownUrlMiddleware:
         if wanted:
             loop = asyncio.get_running_loop()
             known = await loop.run_in_executor(self.ctx.io, self.ctx.store.known_urls, set(wanted.values()))
-        skipped = 0
+        skipped = elsewhere = 0
         for item in batch:
             key = wanted.get(id(item))
             if key is not None:
-                if key in known or key in self.queued:
+                if key in known or key in self.ctx.claimed:
                     skipped += 1
                     continue
-                self.queued.add(key)
+                if key in self.ctx.in_flight:  # claimed by another poll running now (checked and claimed
+                    elsewhere += 1  # with no await in between: one reactor thread)
+                    continue
+                self.ctx.claimed.add(key)
+                self.ctx.in_flight.add(key)
             yield item
-        if skipped:
-            self.ctx.stats_inc("newsradar/known_skipped", skipped)
+        if skipped or elsewhere:
+            self.ctx.stats_inc("newsradar/known_skipped", skipped + elsewhere)
+        self.ctx.stats_inc("newsradar/in_flight_skipped", elsewhere)

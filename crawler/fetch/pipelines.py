@@ -37,7 +37,9 @@ class ExtractPipeline(_PollPipeline):
         if not isinstance(item, ArticlePage):
             return item
         try:
-            return await asyncio.wrap_future(self.ctx.cpu.submit(build_story, item))
+            config, name = self.ctx.config, self.ctx.source.name
+            job = self.ctx.cpu.submit(build_story, item, config.timezone_for(name), config.max_age_for(name))
+            return await asyncio.wrap_future(job)
         except Exception as exc:  # a worker crash or a page that breaks a parser: record, go on
             log.warning("extraction failed for %s: %s: %s", item.url, type(exc).__name__, exc)
             return FetchFailure(item.source, item.url, f"extraction failed: {type(exc).__name__}: {exc}")
@@ -55,4 +57,7 @@ class StorePipeline(_PollPipeline):
         added = await loop.run_in_executor(self.ctx.io, self.ctx.ingest, item)
         self.ctx.stats_inc(f"newsradar/stories_{added.status}")
         self.ctx.stats_inc("newsradar/alerts", len(added.outbox_ids))
+        if added.stale:
+            self.ctx.stats_inc("newsradar/stale")
+            log.info("not alerted: %s (%s)", item.url, added.not_alerted)
         return item

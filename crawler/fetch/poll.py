@@ -42,6 +42,7 @@ class PollResult:
     known: int = 0
     failures: int = 0
     alerts: int = 0
+    stale: int = 0  # matched rules but older than max_age: stored, not alerted (`items --json` says why)
     not_modified: bool = False
     ms: int = 0
 
@@ -63,6 +64,10 @@ class PollContext:
     validators: dict[str, tuple[str | None, str | None]]
     fresh_validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     crawler: Any = None
+    # Canonical article URLs being fetched by any poll of this process (shared), and those this poll claimed:
+    # two sources listing one article at the same time fetch it once (crawler.fetch.middlewares.KnownUrlMiddleware).
+    in_flight: set[str] = field(default_factory=set)
+    claimed: set[str] = field(default_factory=set)
 
     @staticmethod
     def of(crawler: Any) -> PollContext:
@@ -93,6 +98,7 @@ class Poller:
         self.limits = PollLimits(config.fetch.parallel_sources)
         self._ingest_factory = ingest
         self._active: set[Any] = set()  # crawlers of the polls running now
+        self.in_flight: set[str] = set()  # article URLs claimed by running polls (PollContext.in_flight)
         self.use(config)
 
     def use(self, config: Config) -> None:
@@ -131,7 +137,8 @@ class Poller:
         loop = asyncio.get_running_loop()
         try:
             validators = await loop.run_in_executor(self.io, self.store.load_validators, source.name)
-            ctx = PollContext(self.config, source, self.store, self.io, self.cpu, self.ingest, validators)
+            ctx = PollContext(self.config, source, self.store, self.io, self.cpu, self.ingest, validators,
+                              in_flight=self.in_flight)
             crawler = self.runner.create_crawler(SPIDERS[source.type])
             crawler.newsradar = ctx
             ctx.crawler = crawler
@@ -141,6 +148,8 @@ class Poller:
                 timed_out = not await _finish(task, crawler, self.config.fetch.poll_timeout.total_seconds())
             finally:
                 self._active.discard(crawler)
+                # stored or recorded as failed by now (known to the store), or dropped by a stop: free them
+                self.in_flight.difference_update(ctx.claimed)
             result = _result(source.name, crawler.stats.get_stats())
             if timed_out:
                 result.ok, result.error = False, f"poll timed out after {self.config.fetch.poll_timeout}"
@@ -151,8 +160,9 @@ class Poller:
             result = PollResult(source.name, ok=False, error=f"{type(exc).__name__}: {exc}")
         result.ms = int((time.monotonic() - started) * 1000)
         log.info(
-            "poll source=%s status=%s new=%d duplicates=%d alerts=%d failures=%d ms=%d%s",
-            result.source, result.status, result.new, result.duplicates, result.alerts, result.failures, result.ms,
+            "poll source=%s status=%s new=%d duplicates=%d alerts=%d stale=%d failures=%d ms=%d%s",
+            result.source, result.status, result.new, result.duplicates, result.alerts, result.stale, result.failures,
+            result.ms,
             f" error={result.error!r}" if result.error else "",
             extra={"poll": {**result.__dict__, "status": result.status}},
         )
@@ -240,6 +250,7 @@ def _result(name: str, stats: dict[str, Any]) -> PollResult:
         known=stats.get("newsradar/stories_known", 0) + stats.get("newsradar/known_skipped", 0),
         failures=stats.get("newsradar/failures", 0),
         alerts=stats.get("newsradar/alerts", 0),
+        stale=stats.get("newsradar/stale", 0),
         not_modified=not_modified and not stats.get("newsradar/listings"),
     )
 

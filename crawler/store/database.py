@@ -78,6 +78,11 @@ class Story(Base):
     simhash: Mapped[int | None] = mapped_column(BigInteger)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
     origin: Mapped[str] = mapped_column(String(16), default="page")  # page | feed (the feed's summary)
+    # Where `published` came from (crawler.extract.dates: jsonld meta time feed sitemap text url first-seen), a date
+    # dropped or clamped on the way, and why a story that matched rules owes no alert (alerts.delivery.outbox.planner).
+    date_source: Mapped[str | None] = mapped_column(String(16))
+    date_note: Mapped[str | None] = mapped_column(Text)
+    not_alerted: Mapped[str | None] = mapped_column(Text)
 
     def published_local(self) -> datetime | None:
         """The publication time with the offset the page gave (UTC when it gave none)."""
@@ -159,6 +164,10 @@ class SourceHealth(Base):
     stories: Mapped[int] = mapped_column(Integer, default=0)
 
 
+# The start of `Story.not_alerted` for a story that matched but is older than `max_age` (a poll's `stale=`).
+STALE = "older than max_age"
+
+
 @dataclass
 class Added:
     """What add_story decided. `status` is 'new', 'duplicate' (a syndicated copy) or 'known' (URL seen before)."""
@@ -167,6 +176,11 @@ class Added:
     story_id: int
     duplicate_of: int | None = None
     outbox_ids: list[int] = field(default_factory=list)
+    not_alerted: str | None = None  # why a story that matched rules owes no alert (Story.not_alerted)
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.not_alerted and self.not_alerted.startswith(STALE))
 
 
 # A planner turns a freshly stored story into (matches, outbox rows) inside the same transaction. It receives the
@@ -187,6 +201,7 @@ class Store:
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             if create:
                 Base.metadata.create_all(self.engine)
+                _add_new_columns(self.engine)
         except (SQLAlchemyError, ValueError, ImportError) as exc:
             raise StoreError(f"cannot open store {_masked(url)}: {exc}") from exc
         self.session = sessionmaker(self.engine, expire_on_commit=False)
@@ -250,10 +265,11 @@ class Store:
             offset = None
             if new.published is not None and new.published.tzinfo is not None:
                 offset = int(new.published.utcoffset().total_seconds() // 60)
+            first_seen = new.date_is_first_seen or new.published is None
             story = Story(
                 url=new.url, source=new.source, title=new.title, text=new.text, lang=new.lang,
-                published=published, published_offset=offset,
-                date_is_first_seen=new.date_is_first_seen or new.published is None,
+                published=published, published_offset=offset, date_is_first_seen=first_seen,
+                date_source=new.date_source or ("first-seen" if first_seen else None), date_note=new.date_note,
                 first_seen=now, content_hash=text_hash, simhash=sim,
                 duplicate_of=original.id if original else None, origin=new.origin,
             )
@@ -272,6 +288,7 @@ class Store:
                 s.add_all(rows)
                 s.flush()
                 added.outbox_ids = [r.id for r in rows]
+                added.not_alerted = story.not_alerted
             return added
 
     @staticmethod
@@ -338,6 +355,26 @@ class Store:
     def outbox_counts(self) -> dict[str, int]:
         with self.session() as s:
             return dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
+
+
+# Columns added after a store was first created: (table, column, DDL type). create_all makes new tables only, so
+# a store created by an older newsradar gets these (all nullable) with ALTER TABLE when it is opened.
+_NEW_COLUMNS = (
+    ("stories", "date_source", "VARCHAR(16)"),
+    ("stories", "date_note", "TEXT"),
+    ("stories", "not_alerted", "TEXT"),
+)
+
+
+def _add_new_columns(engine: Any) -> None:
+    from sqlalchemy import inspect, text
+
+    have = {table: {c["name"] for c in inspect(engine).get_columns(table)} for table in {t for t, _, _ in _NEW_COLUMNS}}
+    missing = [(t, c, ddl) for t, c, ddl in _NEW_COLUMNS if c not in have[t]]
+    if missing:
+        with engine.begin() as conn:
+            for table, column, ddl in missing:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
 
 
 def _masked(url: str) -> str:

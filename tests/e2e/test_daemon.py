@@ -222,3 +222,36 @@ notifiers: {{hook: {{url: "json://127.0.0.1:{http_receiver.port}/alerts"}}}}
     assert d.stop() == 0
     assert "outlived the grace period" in d.text()
     assert slow_hits() < 12, "stopped after the grace period, not after the whole poll"
+
+
+def test_the_seed_story_behind_a_feed_dated_today_alerts(site, http_receiver, tmp_path, daemon_factory):
+    """The page this project started from: a byline "06/11" and no structured date, behind a feed whose
+    pubDate is now (relative to the test's run). Its date is the feed's, so it is fresh and it alerts."""
+    from email.utils import formatdate
+
+    from tests.unit.test_dates import seed_page
+
+    site.add("/news/seed", seed_page())
+    site.add("/rss.xml", f"""<?xml version="1.0"?><rss version="2.0"><channel><title>Deep News</title>
+<item><title>Liu Qingfeng on iFlytek</title><link>{site.url('/news/seed')}?utm_source=rss</link>
+<pubDate>{formatdate(time.time() - 300, usegmt=True)}</pubDate></item></channel></rss>""", "application/rss+xml")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"""store: sqlite:///store.db
+fetch: {{delay: 0s, timeout: 5s}}
+daemon: {{reload_check: 0.5s, outbox_every: 1s, shutdown_grace: 10s}}
+sources:
+  - {{name: wire, type: feed, url: "{site.url('/rss.xml')}", every: 1s, jitter: 0s}}
+rules:
+  - {{name: iflytek, any: [iFlytek], notify: [hook]}}
+  - {{name: domestic-compute, any: ["domestic computing power"], notify: [hook]}}
+notifiers: {{hook: {{url: "json://127.0.0.1:{http_receiver.port}/alerts"}}}}
+""")
+    d = daemon_factory(config)
+    wait_for(lambda: _alerts(http_receiver), what="the seed story's alert", daemon=d)
+    assert d.stop() == 0
+    alerts = _alerts(http_receiver)
+    assert len(alerts) == 1 and "Liu Qingfeng" in str(alerts[0]), alerts
+    assert "poll source=wire status=ok new=1 duplicates=0 alerts=1 stale=0" in d.text()
+    (row,) = items(config)
+    assert row["date_source"] == "feed" and row["not_alerted"] is None
+    assert sorted(r["rule"] for r in row["rules"]) == ["domestic-compute", "iflytek"]

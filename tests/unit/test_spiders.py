@@ -153,7 +153,7 @@ def test_google_news_sitemap_titles_dates_and_the_archive_cut():
     spider = _spider(SitemapSpider, max_age_seconds=30 * 86400)
     reqs = _requests(spider, XmlResponse("http://127.0.0.1/sitemap.xml", body=NEWS_SITEMAP))
     assert [r.url for r in reqs] == ["http://127.0.0.1/a.html", "http://127.0.0.1/undated.html"]
-    assert reqs[0].meta["newsradar_hint"] == Hint(title="Fresh", published="2026-11-29T08:00:00+08:00")
+    assert reqs[0].meta["newsradar_hint"] == Hint(title="Fresh", published="2026-11-29T08:00:00+08:00", kind="sitemap")
 
 
 def test_sitemap_index_and_gzip():

@@ -94,3 +94,19 @@ def test_a_copy_is_found_in_the_window_index_after_earlier_inserts(store):
     first = store.add_story(story("https://a.example/1"), WINDOW)
     copy = store.add_story(story("https://b.example/1", text=BODY + " Republished with permission."), WINDOW)
     assert copy.duplicate_of == first.story_id
+
+
+def test_a_store_from_before_date_source_gets_the_new_columns(tmp_path):
+    """Stores created before `date_source`, `date_note` and `not_alerted` existed gain them when opened."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    Store(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:  # the stories table as an older newsradar created it
+        for column in ("date_source", "date_note", "not_alerted"):
+            conn.execute(f"ALTER TABLE stories DROP COLUMN {column}")
+    reopened = Store(f"sqlite:///{path}")
+    added = reopened.add_story(story("https://a.example/old-store"), WINDOW)
+    row = reopened.stories()[0]
+    assert added.status == "new" and row.date_source == "first-seen" and row.not_alerted is None
+    reopened.close()

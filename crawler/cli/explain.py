@@ -1,0 +1,68 @@
+"""What the store knows about one story, for `newsradar rules test URL`: its date, where the date came from, which
+rules it matched when it was stored, whether each was alerted, and why not (`Story.not_alerted`).
+
+`stored_story(config, url)` looks the URL up by its canonical form among every URL a story was seen under; it
+returns None when the store has no such story or cannot be read (a missing store is not an error here: the URL is
+then explained as a page fetched now). Read-only: it never creates or changes the store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawler.config.model import Config
+
+
+def stored_story(config: Config, url: str) -> dict[str, Any] | None:
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from crawler.store.database import Match, Store, StoreError, Story, StoryUrl, iso_utc
+    from crawler.dedupe.urls import canonical_url
+
+    try:
+        store = Store(config.store, create=False)
+    except StoreError:
+        return None
+    try:
+        with store.session() as s:
+            story_id = s.scalar(select(StoryUrl.story_id).where(StoryUrl.url == canonical_url(url)))
+            story = s.get(Story, story_id) if story_id is not None else None
+            if story is None:
+                return None
+            matches = {m.rule: m.alerted for m in s.scalars(select(Match).where(Match.story_id == story.id))}
+            published = story.published_local()
+            return {
+                "id": story.id, "url": story.url, "source": story.source, "title": story.title or "",
+                "text": story.text or "", "first_seen": iso_utc(story.first_seen),
+                "published": published.isoformat() if published and not story.date_is_first_seen else None,
+                "date_source": story.date_source or ("first-seen" if story.date_is_first_seen else None),
+                "date_note": story.date_note, "not_alerted": story.not_alerted, "alerted": matches,
+                "duplicate_of": story.duplicate_of,
+            }
+    except SQLAlchemyError:  # a store of another version, or not a newsradar store
+        return None
+    finally:
+        store.close()
+
+
+def describe(stored: dict[str, Any]) -> list[str]:
+    """The lines `rules test` prints about a stored story before its rules."""
+    when = f"published {stored['published']} ({stored['date_source']})" if stored["published"] else "no date (first-seen)"
+    lines = [f"stored story {stored['id']} from {stored['source']}, first seen {stored['first_seen']}, {when}"]
+    if stored["date_note"]:
+        lines.append(f"  date: {stored['date_note']}")
+    if stored["not_alerted"]:
+        lines.append(f"  not alerted: {stored['not_alerted']}")
+    elif stored["alerted"]:
+        alerted = [rule for rule, done in stored["alerted"].items() if done]
+        lines.append(f"  alerted for: {', '.join(alerted) or 'none'}")
+    return lines
+
+
+def rule_status(stored: dict[str, Any], rule: str) -> dict[str, Any]:
+    """Per rule of `rules test --json`: whether the stored story matched and was alerted for it, and why not."""
+    matched = rule in stored["alerted"]
+    alerted = bool(stored["alerted"].get(rule))
+    return {"story": stored["id"], "matched_when_stored": matched, "alerted": alerted,
+            "not_alerted": stored["not_alerted"] if matched and not alerted else None}
