@@ -33,7 +33,7 @@ from alerts.normalize import snippet as cut_snippet
 from alerts.notify import Delivery, deliver
 from alerts.policy import Due, decide
 from alerts.render import Alert, Message, Renderer, Snippet
-from alerts.rules import RuleSet
+from alerts.rules import RuleSet, StoryFields
 from crawler.config import Config
 from crawler.store import Match, Outbox, Planner, Store, Story, utcnow
 
@@ -46,7 +46,8 @@ CLAIM_BATCH = 200
 
 def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow) -> Planner:
     def plan(story: Story, already: set[str]) -> tuple[list[Match], list[Outbox]]:
-        found = rules.match(story.title or "", story.text or "")
+        fields = StoryFields(tuple(story.tickers or ()), story.category, story.source)
+        found = rules.match(story.title or "", story.text or "", fields)
         matches = [Match(story_id=story.id, rule=m.rule, terms=list(m.terms)) for m in found]
         max_age = config.max_age_for(story.source)
         current = now()
@@ -98,6 +99,7 @@ def alert_for(row: Outbox, story: Story) -> Alert:
         id=f"nr-{row.id}", title=story.title or story.url, url=story.url, source=story.source,
         published=published, published_is_first_seen=story.date_is_first_seen,
         matches=tuple((rule, tuple(terms)) for rule, terms in row.rules), snippet=snip, urgent=row.urgent,
+        tickers=tuple(story.tickers or ()), company=story.company, category=story.category, doc_url=story.doc_url,
     )
 
 

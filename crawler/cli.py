@@ -122,6 +122,10 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
             "rules": [{"rule": m.rule, "terms": m.terms} for m in matches.get(story.id, [])],
             "duplicate_of": story.duplicate_of,
             "id": story.id,
+            "tickers": list(story.tickers or []),
+            "company": story.company,
+            "category": story.category,
+            "doc_url": story.doc_url,
         }
         if args.json:
             print(json.dumps(row, ensure_ascii=False))

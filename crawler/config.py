@@ -27,6 +27,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from crawler import yamlmap
@@ -63,6 +64,33 @@ Size = Annotated[int, BeforeValidator(parse_size)]
 Terms = Annotated[tuple[str, ...], BeforeValidator(lambda v: (v,) if isinstance(v, str) else v)]
 
 
+def _tickers(value: Any) -> Any:
+    """Ticker lists: YAML reads 600519 as a number (fine) and 002230 as the octal number 1176 (not fine)."""
+    items = [value] if isinstance(value, (str, int)) else value
+    if not isinstance(items, (list, tuple)):
+        return value
+    out = []
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool):
+            if len(str(item)) != 6:
+                raise ValueError(f"ticker {item} is a number to YAML (002230 reads as the octal 1176): quote it, "
+                                 "or write it with its exchange (002230.SZ)")
+            item = str(item)
+        out.append(item)
+    return tuple(out)
+
+
+Tickers = Annotated[tuple[str, ...], BeforeValidator(_tickers)]
+
+
+def _check_zone(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone '{v}' (use an IANA name such as Asia/Shanghai)") from None
+    return v
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -80,26 +108,75 @@ class Fetch(_Model):
     parallel_sources: int = Field(8, ge=1, le=128)
 
 
+# The disclosure presets (spiders/presets.py, spiders/edgar.py): the real host of each, and its endpoint path.
+PRESETS = {
+    "cninfo": ("http://www.cninfo.com.cn", "/new/hisAnnouncement/query"),
+    "szse": ("http://www.szse.cn", "/api/disc/announcement/annList"),
+    "sse": ("http://query.sse.com.cn", "/security/stock/queryCompanyBulletin.do"),
+    "hkex": ("https://www1.hkexnews.hk", "/search/titleSearchServlet.do"),
+    "edgar": ("https://www.sec.gov", "/cgi-bin/browse-edgar"),
+}
+JSON_FIELDS = ("id", "title", "url", "published", "summary", "tickers", "company", "category", "doc_url")
+
+
 class Source(_Model):
     name: str = Field(min_length=1)
-    type: Literal["feed", "html", "sitemap"]
-    url: str
+    type: Literal["feed", "html", "sitemap", "json", "cninfo", "szse", "sse", "hkex", "edgar"]
+    url: str | None = None  # required, except for the presets (their endpoint under base_url)
     every: Duration = timedelta(minutes=5)
     cron: str | None = None
     jitter: Duration | None = None
     links: str | None = None
-    follow: bool = True
+    follow: bool | None = None  # feeds: true; json: false (see spider_args)
     max_age: Duration | None = None
     enabled: bool = True
     # Opt-in to fetch loopback/private/link-local addresses (intranet feeds); refused otherwise (issue 9).
     allow_private: bool = False
+    # IANA zone of the times the source writes without an offset; the global `timezone` when absent.
+    timezone: str | None = None
+    # type: json
+    method: Literal["GET", "POST"] = "GET"
+    form: dict[str, Any] | None = None
+    body: Any = None
+    headers: dict[str, str] = {}
+    items: str | None = None
+    fields: dict[str, str] = {}
+    time_format: str = "auto"
+    # presets (cninfo, szse, sse, hkex, edgar)
+    base_url: str | None = None
+    tickers: Tickers = ()
+    categories: Terms = ()
+    contact: str | None = None
+    max_pages: int = Field(3, ge=1, le=50)
 
-    @field_validator("url")
+    @field_validator("url", "base_url")
     @classmethod
-    def _http_url(cls, v: str) -> str:
-        if not re.match(r"^(https?|file)://", v):
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^(https?|file)://", v):
             raise ValueError(f"'{v}' is not an http(s) URL")
         return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _source_zone(cls, v: str | None) -> str | None:
+        return None if v is None else _check_zone(v)
+
+    @field_validator("fields")
+    @classmethod
+    def _field_names(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = [k for k in v if k not in JSON_FIELDS]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], JSON_FIELDS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known fields: {', '.join(JSON_FIELDS)}"
+            raise ValueError(f"unknown field '{unknown[0]}'{hint}")
+        return v
+
+    @model_validator(mode="after")
+    def _preset_url(self) -> Source:
+        if self.type in PRESETS and self.url is None:
+            host, path = PRESETS[self.type]
+            object.__setattr__(self, "url", (self.base_url or host).rstrip("/") + path)
+        return self
 
 
 class Rule(_Model):
@@ -107,6 +184,9 @@ class Rule(_Model):
     any: Terms = ()
     all: Terms = ()
     none: Terms = ()
+    tickers: Tickers = ()
+    categories: Terms = ()
+    sources: Terms = ()
     notify: Terms = ()
     urgent: bool = False
 
@@ -160,11 +240,7 @@ class Config(_Model):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{v}' (use an IANA name such as Asia/Shanghai)") from None
-        return v
+        return _check_zone(v)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -276,6 +352,9 @@ def _cross_check(config: Config) -> list[tuple[tuple, str]]:
         seen.add(src.name)
         if src.type == "html" and not src.links:
             out.append((("sources", i), f"source '{src.name}' of type html needs 'links' (a CSS selector)"))
+        if src.url is None:
+            out.append((("sources", i), f"missing key 'url' in sources[{i}]"))
+        out.extend((("sources", i, *loc), f"source '{src.name}': {msg}") for loc, msg in check_source(src))
         if src.links:
             try:
                 from cssselect import GenericTranslator, SelectorError
@@ -291,6 +370,11 @@ def _cross_check(config: Config) -> list[tuple[tuple, str]]:
             except ValueError as exc:
                 out.append((("sources", i, "cron"), f"invalid cron '{src.cron}': {exc}"))
     for i, rule in enumerate(config.rules):
+        for j, name in enumerate(rule.sources):
+            if name not in seen:
+                close = difflib.get_close_matches(name, list(seen), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                out.append((("rules", i, "sources", j), f"rule '{rule.name}' names unknown source '{name}'{hint}"))
         for j, target in enumerate(rule.notify):
             if target not in config.notifiers:
                 close = difflib.get_close_matches(target, list(config.notifiers), n=1)
@@ -336,6 +420,54 @@ def _check_alerts(config: Config) -> list[tuple[tuple, str]]:
     return out
 
 
+def check_source(src: Source) -> list[tuple[tuple, str]]:
+    """Keys a source type needs, and its JMESPath expressions compiled: [(loc inside the source, message)]."""
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    out: list[tuple[tuple, str]] = []
+    if src.type == "json":
+        if not src.items:
+            out.append(((), "type json needs 'items' (a JMESPath expression for the list of items)"))
+        if "title" not in src.fields:
+            out.append((("fields",), "type json needs fields.title"))
+        if "id" not in src.fields and "url" not in src.fields:
+            out.append((("fields",), "type json needs fields.id or fields.url (the dedupe key)"))
+        exprs = [(("items",), src.items)] if src.items else []
+        for name, expr in src.fields.items():
+            if _is_template(expr):
+                exprs += [(("fields", name), part) for part in re.findall(r"\{([^{}]+)\}", expr)]
+            else:
+                exprs.append((("fields", name), expr))
+        for loc, expr in exprs:
+            try:
+                jmespath.compile(expr)
+            except JMESPathError as exc:
+                out.append((loc, f"invalid JMESPath expression '{expr}': {str(exc).splitlines()[0]}"))
+    if src.form is not None and src.body is not None:
+        out.append((("body",), "give either 'form' or 'body', not both"))
+    if (src.form is not None or src.body is not None) and src.method != "POST" and src.type == "json":
+        out.append((("method",), "'form' and 'body' need method: POST"))
+    if src.type == "edgar" and not (src.contact and "@" in src.contact):
+        out.append(((), "type edgar needs 'contact' (an e-mail address: the SEC refuses requests without one)"))
+    if src.type == "json" and (src.tickers or src.categories):
+        out.append((("tickers" if src.tickers else "categories",), "'tickers' and 'categories' select within a "
+                    "preset (cninfo, szse, sse, hkex, edgar); a json source maps them with fields.tickers"))
+    if src.type in ("cninfo", "szse", "sse", "hkex"):
+        from crawler.tickers import normalize
+
+        market = "HK" if src.type == "hkex" else "CN"
+        for j, ticker in enumerate(src.tickers):
+            if normalize(ticker, market) is None:
+                out.append((("tickers", j), f"'{ticker}' is not a ticker of {src.type}"))
+    return out
+
+
+def _is_template(value: str) -> bool:
+    """A field written as a URL template ('/news/{id}.html', 'https://x/{a.b}') rather than one expression."""
+    return "{" in value and "}" in value and (value.startswith(("/", "http://", "https://")))
+
+
 def _key_path(key: str) -> tuple:
     """'all[2]' -> ('all', 2), so the error points at the term's own line."""
     m = re.match(r"^(\w+)(?:\[(\d+)\])?$", key)
@@ -348,7 +480,8 @@ def compile_rules(config: Config):
     """The config's rules and watchlists as one compiled, pure RuleSet."""
     from alerts.rules import RuleSet, RuleSpec
 
-    specs = [RuleSpec(r.name, r.any, r.all, r.none, r.notify, r.urgent) for r in config.rules]
+    specs = [RuleSpec(r.name, r.any, r.all, r.none, r.notify, r.urgent, r.tickers, r.categories, r.sources)
+             for r in config.rules]
     return RuleSet.compile(specs, dict(config.watchlists))
 
 

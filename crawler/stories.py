@@ -18,6 +18,7 @@ from crawler.dates import parse_datetime
 from crawler.extract import Page, detect_lang, extract_page
 from crawler.fingerprint import fingerprints
 from crawler.items import ArticlePage, FetchFailure, NewStory
+from crawler.tickers import normalize
 from crawler.urls import canonical_url
 
 
@@ -30,9 +31,24 @@ def build_story(item: ArticlePage) -> NewStory | FetchFailure:
     if not title and not text:
         return FetchFailure(item.source, item.url, item.error or "no title and no text on the page")
     published = (page.published if page else None) or parse_datetime(hint.published)
-    seen_under = [canonical_url(u) for u in (item.url, item.link)]
+    fields = item.fields
+    if fields is not None and fields.key and not item.url:  # an item with an id and no link: the id is its URL
+        seen_under = [fields.key]
+    else:
+        seen_under = [canonical_url(u) for u in (item.url, item.link) if u]
     url = _canonical(page, item.url) or seen_under[0]
     text_hash, sim = fingerprints(title, text, url)
+    extra = {}
+    if fields is not None:
+        tickers = (normalize(t, fields.market) for t in fields.tickers)
+        extra = dict(
+            tickers=tuple(dict.fromkeys(t for t in tickers if t)),
+            company=_html_to_text(fields.company) if fields.company else None,
+            category=fields.category or None, doc_url=fields.doc_url or None, key=fields.key or None,
+        )
+    origin = "page" if page and page.text else "feed"
+    if fields is not None and fields.disclosure:
+        origin = "disclosure"
     return NewStory(
         url=url,
         source=item.source,
@@ -41,10 +57,11 @@ def build_story(item: ArticlePage) -> NewStory | FetchFailure:
         lang=(page.lang if page and page.text else None) or detect_lang(text),
         published=published,
         date_is_first_seen=published is None,
-        origin="page" if page and page.text else "feed",
+        origin=origin,
         aliases=tuple(u for u in dict.fromkeys(seen_under) if u != url),
         content_hash=text_hash,
         simhash=sim,
+        **extra,
     )
 
 
