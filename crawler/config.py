@@ -116,6 +116,9 @@ PRESETS = {
     "hkex": ("https://www1.hkexnews.hk", "/search/titleSearchServlet.do"),
     "edgar": ("https://www.sec.gov", "/cgi-bin/browse-edgar"),
 }
+# The zone a preset's exchange writes its times in (a source's own `timezone` wins).
+PRESET_ZONES = {"cninfo": "Asia/Shanghai", "szse": "Asia/Shanghai", "sse": "Asia/Shanghai",
+                "hkex": "Asia/Hong_Kong", "edgar": "America/New_York"}
 JSON_FIELDS = ("id", "title", "url", "published", "summary", "tickers", "company", "category", "doc_url")
 
 

@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.config import Config, Source
+from crawler.config import PRESET_ZONES, Config, Source
 from crawler.items import NewStory
 from crawler.settings import scrapy_settings
 from crawler.store import Added, Store
@@ -208,7 +208,7 @@ def spider_args(config: Config, source: Source) -> dict[str, Any]:
     args = source.model_dump(mode="json", exclude={"every", "jitter", "max_age"})
     args["max_age_seconds"] = config.max_age_for(source.name).total_seconds()
     args["max_bytes"] = config.fetch.max_bytes
-    args["timezone"] = source.timezone or config.timezone
+    args["timezone"] = source.timezone or PRESET_ZONES.get(source.type) or config.timezone
     if source.follow is None:  # feeds fetch each entry's page; JSON items are the story unless asked
         args["follow"] = source.type in ("feed", "html", "sitemap")
     return args

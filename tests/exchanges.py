@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,6 +26,13 @@ WIRE = [
     {"id": 9002, "title": "Cambricon lifts capex", "content": "Cambricon lifts capex on domestic compute",
      "shareurl": "https://wire.example/roll/9002.html", "ctime": 1718073060, "stocks": []},
 ]
+
+ARTICLE = """<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8"><title>科大讯飞设立全资子公司</title></head>
+<body><nav>首页 | 快讯</nav><article><h1>科大讯飞设立全资子公司</h1>
+<p>科大讯飞股份有限公司今日公告，公司拟以自有资金出资设立全资子公司，注册资本为人民币五亿元，主要从事人工智能
+算力基础设施的建设与运营。公司表示，此举有助于进一步完善产业布局，提升公司在国产算力领域的综合竞争力。</p>
+<p>公告显示，新公司将位于合肥，设立完成后将纳入公司合并报表范围。本次投资不构成关联交易，也不构成重大资产重组。</p>
+</article><footer>免责声明</footer></body></html>"""
 
 CNINFO = [
     {"secCode": "002230", "secName": "科大讯飞", "orgId": "gssz0002230", "announcementId": "1220000001",
@@ -85,8 +93,9 @@ def edgar_atom(entries=EDGAR_ENTRIES) -> str:
 class Exchanges:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.arrived: list[tuple[str, float]] = []  # (path, time.monotonic()) of each request
         self.broken: dict[str, str] = {}
-        self.page_size = 2  # CNINFO pages of 2: the three announcements need paging
+        self.page_size = 1  # CNINFO pages of 1: two announcements of one company need paging
         self.lock = threading.Lock()
         ex = self
 
@@ -121,12 +130,15 @@ class Exchanges:
         query = parse_qs(url.query)
         with self.lock:
             self.requests.append((h.command, h.path, dict(h.headers.items()), body))
+            self.arrived.append((url.path, time.monotonic()))
         route = {
             "/api/roll": self._wire, "/new/hisAnnouncement/query": self._cninfo,
             "/new/information/topSearch/query": self._cninfo_search, "/api/disc/announcement/annList": self._szse,
             "/security/stock/queryCompanyBulletin.do": self._sse, "/search/titleSearchServlet.do": self._hkex,
             "/cgi-bin/browse-edgar": self._edgar,
         }.get(url.path)
+        if route is None and url.path.startswith("/roll/"):
+            return self._send(h, 200, ARTICLE.encode(), "text/html; charset=utf-8")
         if route is None:
             return self._send(h, 404, b"not found", "text/plain")
         status, payload, ctype = route(h, query, body)
