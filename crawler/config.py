@@ -451,6 +451,18 @@ def check_source(src: Source) -> list[tuple[tuple, str]]:
         out.append((("body",), "give either 'form' or 'body', not both"))
     if (src.form is not None or src.body is not None) and src.method != "POST" and src.type == "json":
         out.append((("method",), "'form' and 'body' need method: POST"))
+    json_only = {"items": src.items, "fields": src.fields, "form": src.form, "body": src.body,
+                 "method": src.method != "GET", "time_format": src.time_format != "auto"}
+    if src.type != "json":
+        out.extend(((key,), f"'{key}' applies to type json only") for key, given in json_only.items()
+                   if given not in (None, False, {}))
+    preset_only = {"base_url": src.base_url, "tickers": src.tickers, "categories": src.categories,
+                   "contact": src.contact}
+    if src.type not in PRESETS and src.type != "json":
+        out.extend(((key,), f"'{key}' applies to the presets ({', '.join(PRESETS)}) only")
+                   for key, given in preset_only.items() if given)
+    if src.type == "json" and (src.base_url or src.contact):
+        out.append((("base_url" if src.base_url else "contact",), "'base_url' and 'contact' apply to the presets"))
     if src.type == "edgar" and not (src.contact and "@" in src.contact):
         out.append(((), "type edgar needs 'contact' (an e-mail address: the SEC refuses requests without one)"))
     if src.type == "json" and (src.tickers or src.categories):

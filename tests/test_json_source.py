@@ -166,3 +166,14 @@ def test_the_readme_examples_pass_check(tmp_path):
         config = tmp_path / "config.yaml"
         config.write_text(block + "notifiers:\n  desk-mail:\n    url: console://\n")
         newsradar("check", "-c", str(config))
+
+
+def test_check_names_keys_that_do_not_apply_to_the_type(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("sources:\n  - name: f\n    type: feed\n    url: https://example.com/rss\n    items: data\n"
+                      "    tickers: [AAPL]\n  - name: c\n    type: cninfo\n    time_format: epoch_ms\n")
+    proc = newsradar("check", "-c", str(config), check=False)
+    assert proc.returncode == 2
+    assert "config.yaml:5: source 'f': 'items' applies to type json only" in proc.stderr, proc.stderr
+    assert "config.yaml:6: source 'f': 'tickers' applies to the presets" in proc.stderr
+    assert "config.yaml:9: source 'c': 'time_format' applies to type json only" in proc.stderr
