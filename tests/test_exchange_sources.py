@@ -189,3 +189,16 @@ def test_malformed_answer_is_a_source_error_that_stores_nothing(exchanges, tmp_p
         assert source not in rows, f"nothing of a malformed page is stored ({source}, {mode})"
     healthy = {"cninfo-watch", "szse-all", "sse-watch", "hkex-watch", "edgar-8k", "live-wire"} - {b[1] for b in broken}
     assert set(rows) == healthy, "the other sources are unaffected"
+
+
+def test_cninfo_whole_market_with_categories(exchanges, tmp_path):
+    source = (f"  - name: market\n    type: cninfo\n    categories: ['01010503']\n    base_url: {exchanges.base}\n"
+              f"    allow_private: true\n")
+    config = write_config(tmp_path, source)
+    newsradar("run", "--once", "-c", str(config))
+    titles = sorted(r["title"] for r in items(config))
+    assert titles == ["关于股票交易异常波动的公告", "关于设立全资子公司的公告"], "the category's announcements, once each"
+    queries = [parse_qs(r[3].decode(), keep_blank_values=True) for r in exchanges.hits("/new/hisAnnouncement/query")]
+    assert {q["column"][0] for q in queries} == {"szse", "sse"} and all(q["stock"] == [""] for q in queries)
+    assert all(q["category"] == ["01010503"] for q in queries)
+    assert not exchanges.hits("/new/information/topSearch/query"), "no orgId lookup without tickers"

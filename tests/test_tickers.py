@@ -47,3 +47,15 @@ def test_to_time(value, fmt, zone, want):
 def test_to_time_refuses_what_it_cannot_read(value, fmt):
     with pytest.raises(ValueError):
         to_time(value, fmt, "UTC")
+
+
+def test_field_map_parses_json_strings_and_fills_templates():
+    from spiders.jsonapi import FieldMap
+
+    doc = {"payload": '{"list": [{"t": "A", "m": "{\\"id\\": 7, \\"code\\": \\"sz002230\\"}", "p": "x/1"}]}'}
+    fm = FieldMap("json_parse(payload).list", {"title": "t", "id": "json_parse(m).id", "url": "/n/{json_parse(m).id}.html"})
+    (item,) = fm.item_list(doc)
+    assert fm.value("title", item) == "A" and fm.value("id", item) == 7
+    assert fm.value("url", item) == "/n/7.html"
+    assert fm.value("summary", item) is None, "an unmapped field is None"
+    assert FieldMap("result", {}).item_list({"result": "[1, 2]"}) == [1, 2], "items that are a JSON string"
