@@ -23,6 +23,23 @@ class Hint:
     kind: str = "feed"  # feed | sitemap: the `date_source` of `published`
 
 
+@dataclass(frozen=True)
+class Fields:
+    """Structured fields of a story from a JSON source or an exchange disclosure (raw: normalised by the store path).
+
+    `key` is the dedupe key when the source gives an id (`cninfo:1224567890`): a story with a key is the same story
+    only under the same key, and a disclosure (`disclosure=True`: the title and fields are the story, the PDF is
+    linked, not fetched) is never a syndicated copy of another, so a correction under a new id is a new story."""
+
+    tickers: tuple[str, ...] = ()  # as the source wrote them; crawler.tickers normalises them
+    market: str | None = None  # CN | HK | US: how bare codes are read
+    company: str | None = None
+    category: str | None = None
+    doc_url: str | None = None
+    key: str | None = None
+    disclosure: bool = False
+
+
 @dataclass
 class ArticlePage:
     source: str
@@ -32,6 +49,7 @@ class ArticlePage:
     content_type: str | None = None
     hint: Hint = field(default_factory=Hint)
     error: str | None = None  # why body is None
+    fields: Fields | None = None  # JSON and disclosure sources
 
 
 @dataclass
@@ -56,3 +74,8 @@ class NewStory:
     simhash: int | None = None
     date_source: str | None = None  # crawler.extract.dates: jsonld meta time feed sitemap text url first-seen
     date_note: str | None = None  # a date dropped or clamped on the way (crawler.extract.dates.settle)
+    tickers: tuple[str, ...] = ()  # normalised (crawler.tickers)
+    company: str | None = None
+    category: str | None = None
+    doc_url: str | None = None
+    key: str | None = None  # the source's own id: the dedupe key when given (see Fields)

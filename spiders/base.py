@@ -20,7 +20,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.items import ArticlePage, FetchFailure, Hint
+from crawler.items import ArticlePage, FetchFailure, Fields, Hint
 
 
 class SourceSpider(scrapy.Spider):
@@ -44,12 +44,13 @@ class SourceSpider(scrapy.Spider):
             meta={"newsradar_listing": True, "handle_httpstatus_list": [304]},
         )
 
-    def article_request(self, link: str, hint: Hint | None = None) -> scrapy.Request:
+    def article_request(self, link: str, hint: Hint | None = None, fields: Fields | None = None) -> scrapy.Request:
         return scrapy.Request(
             link,
             callback=self._article,
             errback=self._article_failed,
-            meta={"newsradar_article": True, "newsradar_link": link, "newsradar_hint": hint or Hint()},
+            meta={"newsradar_article": True, "newsradar_link": link, "newsradar_hint": hint or Hint(),
+                  "newsradar_fields": fields},
         )
 
     # -- listing ----------------------------------------------------------------------------------------------
@@ -87,6 +88,7 @@ class SourceSpider(scrapy.Spider):
             body=response.body,
             content_type=content_type.decode("latin-1") if content_type else None,
             hint=response.meta["newsradar_hint"],
+            fields=response.meta.get("newsradar_fields"),
         )
 
     def _article_failed(self, failure: Failure) -> Iterable[ArticlePage | FetchFailure]:
@@ -97,7 +99,8 @@ class SourceSpider(scrapy.Spider):
         self.logger.info("article %s failed: %s", failure.request.url, reason)
         hint: Hint = meta.get("newsradar_hint") or Hint()
         if hint.title or hint.summary:
-            yield ArticlePage(self.source["name"], meta["newsradar_link"], failure.request.url, None, None, hint, reason)
+            yield ArticlePage(self.source["name"], meta["newsradar_link"], failure.request.url, None, None, hint, reason,
+                              meta.get("newsradar_fields"))
         else:
             yield FetchFailure(self.source["name"], failure.request.url, reason)
 

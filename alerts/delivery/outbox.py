@@ -35,7 +35,7 @@ from alerts.rules.normalize import snippet as cut_snippet
 from alerts.notify.deliver import Delivery, deliver
 from alerts.delivery.policy import Due, decide
 from alerts.render.renderer import Alert, Message, Renderer, Snippet
-from alerts.rules.matcher import RuleSet
+from alerts.rules.matcher import RuleSet, StoryFields
 from crawler.config.model import Config
 from crawler.extract.dates import format_duration
 from crawler.store.database import STALE, Match, Outbox, Planner, Store, Story, utcnow
@@ -49,7 +49,8 @@ CLAIM_BATCH = 200
 
 def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow) -> Planner:
     def plan(story: Story, already: set[str]) -> tuple[list[Match], list[Outbox]]:
-        found = rules.match(story.title or "", story.text or "")
+        fields = StoryFields(tuple(story.tickers or ()), story.category, story.source)
+        found = rules.match(story.title or "", story.text or "", fields)
         matches = [Match(story_id=story.id, rule=m.rule, terms=list(m.terms)) for m in found]
         max_age = config.max_age_for(story.source)
         current = now()
@@ -107,6 +108,7 @@ def alert_for(row: Outbox, story: Story) -> Alert:
         id=f"nr-{row.id}", title=story.title or story.url, url=story.url, source=story.source,
         published=published, published_is_first_seen=story.date_is_first_seen,
         matches=tuple((rule, tuple(terms)) for rule, terms in row.rules), snippet=snip, urgent=row.urgent,
+        tickers=tuple(story.tickers or ()), company=story.company, category=story.category, doc_url=story.doc_url,
     )
 
 

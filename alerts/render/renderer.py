@@ -30,6 +30,7 @@ of one alert (a digest has ``groups`` [{rule, alerts: [entry]}], ``count``,
 
     title source url url_ok when published first_seen matches [{rule, terms}]
     snippet highlighted link story_link title_shown alert_id urgent alert
+    tickers company category doc_url   (JSON and disclosure sources; [] / None elsewhere)
 
 ``link`` (title -> story), ``story_link`` ("open story", for channels where
 apprise already shows the title: ``title_shown``) and ``highlighted``
@@ -88,6 +89,10 @@ class Alert:
     matches: tuple[tuple[str, tuple[str, ...]], ...]
     snippet: Snippet | None
     urgent: bool = False
+    tickers: tuple[str, ...] = ()
+    company: str | None = None
+    category: str | None = None
+    doc_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -297,7 +302,11 @@ class Renderer:
             first_seen=alert.published_is_first_seen,
             matches=[dict(rule=cut(clean(rule), 100), terms=[cut(clean(t), 100) for t in terms])
                      for rule, terms in alert.matches],
-            snippet=snippet, highlighted=highlighted, alert_id=clean(alert.id), urgent=alert.urgent)
+            snippet=snippet, highlighted=highlighted, alert_id=clean(alert.id), urgent=alert.urgent,
+            tickers=[cut(clean(t), 40) for t in alert.tickers],
+            company=cut(clean(alert.company), 200) if alert.company else None,
+            category=cut(clean(alert.category), 200) if alert.category else None,
+            doc_url=clean(alert.doc_url).strip() if alert.doc_url else None)
         entry["alert"] = dict(entry)
         return entry
 
@@ -390,6 +399,10 @@ HOSTILE = Alert(
     matches=(("rule <!here>", ("term*", "<@U9>")),),
     snippet=Snippet("before <!everyone> ", "<@U123>", " after <http://evil.example|bank.com> @everyone"),
     urgent=True,
+    tickers=("<@U123>",),
+    company="<b>src</b> <!channel>",
+    category="<!here>",
+    doc_url="http://evil.example/<!everyone>.pdf",
 )
 # Markers of the sample's hostile text, live when not backslash-escaped; a
 # template's own markup (even a raw "<url|label>") is not flagged.

@@ -29,12 +29,42 @@ Watchlists
 
 Rules
   A rule matches iff
+    ``sources`` is empty or names the story's source, and
     no ``none`` term occurs (veto), and
     every ``all`` term occurs, and
-    ``any`` is empty or at least one ``any`` term occurs.
-  A rule needs at least one ``any`` or ``all`` term. The result does not depend on evaluation
-  order; ``explain`` reports the first failing check in the order above (veto, all, any).
-  Every rule is evaluated independently; results come back in configuration order.
+    ``any`` is empty or at least one ``any`` term occurs, and
+    ``tickers`` is empty or one of them is the story's (see Fields), and
+    ``categories`` is empty or one of them is the story's category.
+  A rule needs at least one ``any``, ``all``, ``tickers`` or ``categories`` entry (``sources``
+  alone would alert on everything). The result does not depend on evaluation order; ``explain``
+  reports the first failing check in the order above (source, veto, all, any, tickers,
+  categories). Every rule is evaluated independently; results come back in configuration order.
+
+Fields
+  ``match(title, text, fields)`` also takes the story's structured fields: ``tickers`` (normalised,
+  ``crawler.tickers``), ``category`` and ``source``. A rule's tickers are normalised the same way
+  (``002230``, ``SZ002230``, ``科大讯飞(002230)`` are ``002230.SZ``; an unrecognisable one is a
+  configuration error). A ticker is the story's when its ``tickers`` field carries it, or when the
+  title or text mentions it in one of its spellings (``crawler.tickers.spellings``: ``002230``,
+  ``SZ002230``; ``9988.HK``, ``09988``; ``$AAPL``, ``(AAPL)``, ``NASDAQ:AAPL`` ...), folded and
+  bounded like any term. Categories compare casefolded and stripped, whole (the exchange's own
+  codes or names). A field match reports the ticker or category as its term, with no hit.
+
+  ====================================  ===================================  =========
+  rule                                  story                                matches
+  ====================================  ===================================  =========
+  tickers: [002230.SZ]                  field tickers [002230.SZ]            yes
+  tickers: [002230]                     title "科大讯飞(002230)设立子公司"      yes
+  tickers: [002230.SZ]                  text "sz002230 rose"                 yes
+  tickers: [002230.SZ]                  text "1002230 is a number"           no
+  tickers: [9988.HK]                    text "Alibaba (09988) ..."           yes
+  tickers: [AAPL]                       text "aapl is not a ticker here"     no
+  tickers: [AAPL]                       text "Apple (AAPL) rose"             yes
+  tickers: [X], categories: [c1]        field tickers [X], category c2       no
+  categories: [停牌]                     field category "停牌"                  yes
+  any: [子公司], tickers: [002230.SZ]    title "子公司", tickers [600519.SH]     no
+  any: [x], sources: [cninfo-watch]     "x" from source "other"              no
+  ====================================  ===================================  =========
 
 Reported matches
   ``RuleMatch.terms``: the distinct ``any``/``all`` terms that occur, as written in the config
@@ -57,8 +87,10 @@ from typing import Mapping, NamedTuple, Sequence
 import ahocorasick
 
 from alerts.rules.normalize import Folded, fold, fold_term, snippet
+from crawler.tickers import normalize as normalize_ticker
+from crawler.tickers import spellings
 
-__all__ = ["RuleSpec", "RuleError", "Hit", "RuleMatch", "RuleSet", "snippet"]
+__all__ = ["RuleSpec", "RuleError", "Hit", "RuleMatch", "RuleSet", "StoryFields", "snippet"]
 
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _FIELDS = ("title", "text")
@@ -74,13 +106,16 @@ class RuleSpec:
     none: tuple[str, ...] = ()     # none of these terms
     notify: tuple[str, ...] = ()   # notifier names (routing; the engine just carries them)
     urgent: bool = False
+    tickers: tuple[str, ...] = ()     # one of these tickers is the story's (field or mention)
+    categories: tuple[str, ...] = ()  # the story's category is one of these
+    sources: tuple[str, ...] = ()     # only stories of these sources
 
     def __post_init__(self) -> None:
-        for key in (*_LISTS, "notify"):
+        for key in (*_LISTS, "notify", "tickers", "categories", "sources"):
             v = getattr(self, key)
             if isinstance(v, list) or v is None:   # YAML gives lists/None; keep the spec hashable
                 object.__setattr__(self, key, tuple(v or ()))
-            elif key == "notify" and isinstance(v, str):   # `notify: mail` means one notifier
+            elif key not in _LISTS and isinstance(v, str):   # `notify: mail` means one notifier
                 object.__setattr__(self, key, (v,))
 
 
@@ -124,6 +159,21 @@ class _Rule:
     none: tuple[tuple[int, str], ...]
     notify: tuple[str, ...]
     urgent: bool
+    tickers: tuple[tuple[str, tuple[int, ...]], ...] = ()   # (normalised ticker, spelling term ids)
+    categories: frozenset[str] = frozenset()                # folded
+    sources: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class StoryFields:
+    """What a story carries besides its title and text (``match``'s ``fields``)."""
+    tickers: tuple[str, ...] = ()   # normalised
+    category: str | None = None
+    source: str | None = None
+
+
+def _fold_category(value: str) -> str:
+    return " ".join(value.split()).casefold()
 
 
 # term id -> [(field index, start, end)], offsets into the automaton's view of the folded field
@@ -224,11 +274,21 @@ class RuleSet:
     def __init__(self, rules: tuple[_Rule, ...], ids: dict[str, int]):
         self._rules = rules
         self._nterms = len(ids)
-        users: dict[int, set[int]] = {}   # term id -> rules that need it present (any/all)
+        users: dict[int, set[int]] = {}   # term id -> rules that need it present (any/all/tickers)
+        by_ticker: dict[str, set[int]] = {}
+        by_category: dict[str, set[int]] = {}
         for ri, r in enumerate(rules):
             for tid, _ in (*r.any, *r.all):
                 users.setdefault(tid, set()).add(ri)
+            for ticker, tids in r.tickers:
+                by_ticker.setdefault(ticker, set()).add(ri)
+                for tid in tids:
+                    users.setdefault(tid, set()).add(ri)
+            for cat in r.categories:
+                by_category.setdefault(cat, set()).add(ri)
         self._users = {tid: tuple(sorted(s)) for tid, s in users.items()}
+        self._by_ticker = by_ticker
+        self._by_category = by_category
         self._ac = None
         if ids:
             ac = ahocorasick.Automaton()
@@ -259,10 +319,22 @@ class RuleSet:
             else:
                 seen[name] = i
             lists = {key: c.term_list(i, key, getattr(spec, key)) for key in _LISTS}
-            if not spec.any and not spec.all:
-                c.problems.append((i, "any", "rule needs at least one 'any' or 'all' term"))
+            if not spec.any and not spec.all and not spec.tickers and not spec.categories:
+                c.problems.append((i, "any", "rule needs at least one 'any', 'all', 'tickers' or "
+                                             "'categories' entry"))
+            tickers = []
+            for j, raw in enumerate(spec.tickers):
+                ticker = normalize_ticker(raw) if isinstance(raw, str) else None
+                if ticker is None:
+                    c.problems.append((i, f"tickers[{j}]", f"{raw!r} is not a ticker (write e.g. "
+                                                           "002230.SZ, 688256.SH, 9988.HK, AAPL)"))
+                    continue
+                tickers.append((ticker, tuple(tid for tid, _ in c.term_list(i, f"tickers[{j}]",
+                                                                          spellings(ticker)))))
+            cats = frozenset(_fold_category(x) for x in spec.categories if isinstance(x, str) and x.strip())
             out.append(_Rule(name, lists["any"], lists["all"], lists["none"],
-                             tuple(spec.notify), bool(spec.urgent)))
+                             tuple(spec.notify), bool(spec.urgent), tuple(tickers), cats,
+                             frozenset(spec.sources)))
         if c.problems:
             raise RuleError(c.problems)
         return cls(tuple(out), c.ids)
@@ -295,8 +367,14 @@ class RuleSet:
         return hits, fields
 
     @staticmethod
-    def _verdict(r: _Rule, hits: _Hits) -> str | None:
+    def _tickers_found(r: _Rule, hits: _Hits, fields: StoryFields) -> list[str]:
+        return [t for t, tids in r.tickers if t in fields.tickers or any(tid in hits for tid in tids)]
+
+    @classmethod
+    def _verdict(cls, r: _Rule, hits: _Hits, fields: StoryFields = StoryFields()) -> str | None:
         """None if the rule matches, else why not (checks in documented order)."""
+        if r.sources and fields.source not in r.sources:
+            return f"source {fields.source!r} is not one of the rule's sources"
         for tid, w in r.none:
             if tid in hits:
                 return f"vetoed by {w!r}"
@@ -305,27 +383,39 @@ class RuleSet:
             return "missing all-term(s): " + ", ".join(map(repr, missing))
         if r.any and not any(tid in hits for tid, _ in r.any):
             return "no any-term found"
+        if r.tickers and not cls._tickers_found(r, hits, fields):
+            return "none of the rule's tickers"
+        if r.categories and _fold_category(fields.category or "") not in r.categories:
+            return f"category {fields.category!r} is not one of the rule's categories"
         return None
 
-    def match(self, title: str, text: str) -> list[RuleMatch]:
+    def match(self, title: str, text: str, fields: StoryFields | None = None) -> list[RuleMatch]:
         """Rules matching the story, in configuration order."""
-        hits, fields = self._scan(title, text)
-        if not hits:
-            return []
-        cand = sorted({ri for tid in hits for ri in self._users.get(tid, ())})
+        fields = fields or StoryFields()
+        hits, folded = self._scan(title, text)
+        cand = {ri for tid in hits for ri in self._users.get(tid, ())}
+        for ticker in fields.tickers:
+            cand |= self._by_ticker.get(ticker, set())
+        if fields.category:
+            cand |= self._by_category.get(_fold_category(fields.category), set())
         out = []
-        for ri in cand:
+        for ri in sorted(cand):
             r = self._rules[ri]
-            if self._verdict(r, hits) is None:
-                out.append(self._build(r, hits, fields))
+            if self._verdict(r, hits, fields) is None:
+                out.append(self._build(r, hits, folded, fields))
         return out
 
-    @staticmethod
-    def _build(r: _Rule, hits: _Hits, fields: tuple[_Field, ...]) -> RuleMatch:
+    @classmethod
+    def _build(cls, r: _Rule, hits: _Hits, fields: tuple[_Field, ...],
+               story: StoryFields = StoryFields()) -> RuleMatch:
         written: dict[int, str] = {}
         for tid, w in (*r.any, *r.all):
             if tid in hits:
                 written.setdefault(tid, w)
+        for ticker, tids in r.tickers:   # a mentioned ticker is reported as the rule wrote it, normalised
+            for tid in tids:
+                if tid in hits:
+                    written.setdefault(tid, ticker)
         found = []
         for tid, w in written.items():
             for fi, a, b in hits[tid]:
@@ -333,10 +423,14 @@ class RuleSet:
                 found.append((fi, s, e, w))
         found.sort(key=lambda h: (h[0], h[1], -h[2]))
         terms = tuple(dict.fromkeys(h[3] for h in found))
+        extra = [t for t, _ in r.tickers if t in story.tickers]
+        if r.categories and story.category and _fold_category(story.category) in r.categories:
+            extra.append(story.category)
+        terms = tuple(dict.fromkeys((*extra, *terms)))
         return RuleMatch(r.name, terms, tuple(Hit(w, _FIELDS[fi], s, e) for fi, s, e, w in found),
                          r.notify, r.urgent)
 
-    def explain(self, title: str, text: str) -> list[dict]:
+    def explain(self, title: str, text: str, fields: StoryFields | None = None) -> list[dict]:
         """Per rule, in configuration order (for ``newsradar rules test``)::
 
             {"rule": name, "matched": bool,
@@ -347,10 +441,11 @@ class RuleSet:
 
         Terms are reported as written (after @-expansion).
         """
+        story = fields or StoryFields()
         hits, fields = self._scan(title, text)
         out = []
         for r in self._rules:
-            why = self._verdict(r, hits)
+            why = self._verdict(r, hits, story)
             none = [w for tid, w in r.none if tid in hits]
             out.append({
                 "rule": r.name,
@@ -361,6 +456,6 @@ class RuleSet:
                 "none": none,
                 "vetoed_by": none[0] if none else None,
                 "reason": why or "matched",
-                "hits": list(self._build(r, hits, fields).hits),
+                "hits": list(self._build(r, hits, fields, story).hits),
             })
         return out

@@ -125,6 +125,10 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
             "duplicate_of": story.duplicate_of,
             "not_alerted": story.not_alerted,
             "id": story.id,
+            "tickers": list(story.tickers or []),
+            "company": story.company,
+            "category": story.category,
+            "doc_url": story.doc_url,
         }
         if args.json:
             print(json.dumps(row, ensure_ascii=False))

@@ -27,9 +27,11 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from crawler.config import yamlmap
+from crawler.config.source_types import JSON_FIELDS, PRESET_ZONES, PRESETS, Tickers, check_source  # noqa: F401
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -90,31 +92,62 @@ class Fetch(_Model):
 
 class Source(_Model):
     name: str = Field(min_length=1)
-    type: Literal["feed", "html", "sitemap"]
-    url: str
+    type: Literal["feed", "html", "sitemap", "json", "cninfo", "szse", "sse", "hkex", "edgar"]
+    url: str | None = None  # required, except for the presets (their endpoint under base_url)
     every: Duration = timedelta(minutes=5)
     cron: str | None = None
     jitter: Duration | None = None
     links: str | None = None
-    follow: bool = True
+    follow: bool | None = None  # feeds: true; json: false (see spider_args)
     max_age: Duration | None = None
     enabled: bool = True
     # Opt-in to fetch loopback/private/link-local addresses (intranet feeds); refused otherwise (issue 9).
     allow_private: bool = False
-    # IANA zone in which this source's times without an offset are read; None: the global `timezone`.
+    # IANA zone of the times the source writes without an offset; the global `timezone` when absent.
     timezone: str | None = None
+    # type: json
+    method: Literal["GET", "POST"] = "GET"
+    form: dict[str, Any] | None = None
+    body: Any = None
+    headers: dict[str, str] = {}
+    items: str | None = None
+    fields: dict[str, str] = {}
+    time_format: str = "auto"
+    # presets (cninfo, szse, sse, hkex, edgar)
+    base_url: str | None = None
+    tickers: Tickers = ()
+    categories: Terms = ()
+    contact: str | None = None
+    max_pages: int = Field(3, ge=1, le=50)
+
+    @field_validator("url", "base_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^(https?|file)://", v):
+            raise ValueError(f"'{v}' is not an http(s) URL")
+        return v
 
     @field_validator("timezone")
     @classmethod
-    def _zone(cls, v: str | None) -> str | None:
+    def _source_zone(cls, v: str | None) -> str | None:
         return None if v is None else _check_zone(v)
 
-    @field_validator("url")
+    @field_validator("fields")
     @classmethod
-    def _http_url(cls, v: str) -> str:
-        if not re.match(r"^(https?|file)://", v):
-            raise ValueError(f"'{v}' is not an http(s) URL")
+    def _field_names(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = [k for k in v if k not in JSON_FIELDS]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], JSON_FIELDS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known fields: {', '.join(JSON_FIELDS)}"
+            raise ValueError(f"unknown field '{unknown[0]}'{hint}")
         return v
+
+    @model_validator(mode="after")
+    def _preset_url(self) -> Source:
+        if self.type in PRESETS and self.url is None:
+            host, path = PRESETS[self.type]
+            object.__setattr__(self, "url", (self.base_url or host).rstrip("/") + path)
+        return self
 
 
 class Rule(_Model):
@@ -122,6 +155,9 @@ class Rule(_Model):
     any: Terms = ()
     all: Terms = ()
     none: Terms = ()
+    tickers: Tickers = ()
+    categories: Terms = ()
+    sources: Terms = ()
     notify: Terms = ()
     urgent: bool = False
 
@@ -191,9 +227,12 @@ class Config(_Model):
         return (source.max_age if source else None) or self.max_age
 
     def timezone_for(self, source_name: str) -> str:
-        """The zone a source's naive times are read in: its own `timezone`, else the global one."""
+        """The zone a source's naive times are read in: its own `timezone`, else its exchange's (presets), else the
+        global one."""
         source = next((s for s in self.sources if s.name == source_name), None)
-        return (source.timezone if source else None) or self.timezone
+        if source is None:
+            return self.timezone
+        return source.timezone or PRESET_ZONES.get(source.type) or self.timezone
 
     def template_dirs(self) -> tuple[Path, ...]:
         if not self.templates:
@@ -293,6 +332,9 @@ def _cross_check(config: Config) -> list[tuple[tuple, str]]:
         seen.add(src.name)
         if src.type == "html" and not src.links:
             out.append((("sources", i), f"source '{src.name}' of type html needs 'links' (a CSS selector)"))
+        if src.url is None:
+            out.append((("sources", i), f"missing key 'url' in sources[{i}]"))
+        out.extend((("sources", i, *loc), f"source '{src.name}': {msg}") for loc, msg in check_source(src))
         if src.links:
             try:
                 from cssselect import GenericTranslator, SelectorError
@@ -308,6 +350,11 @@ def _cross_check(config: Config) -> list[tuple[tuple, str]]:
             except ValueError as exc:
                 out.append((("sources", i, "cron"), f"invalid cron '{src.cron}': {exc}"))
     for i, rule in enumerate(config.rules):
+        for j, name in enumerate(rule.sources):
+            if name not in seen:
+                close = difflib.get_close_matches(name, list(seen), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                out.append((("rules", i, "sources", j), f"rule '{rule.name}' names unknown source '{name}'{hint}"))
         for j, target in enumerate(rule.notify):
             if target not in config.notifiers:
                 close = difflib.get_close_matches(target, list(config.notifiers), n=1)
@@ -365,7 +412,8 @@ def compile_rules(config: Config):
     """The config's rules and watchlists as one compiled, pure RuleSet."""
     from alerts.rules.matcher import RuleSet, RuleSpec
 
-    specs = [RuleSpec(r.name, r.any, r.all, r.none, r.notify, r.urgent) for r in config.rules]
+    specs = [RuleSpec(r.name, r.any, r.all, r.none, r.notify, r.urgent, r.tickers, r.categories, r.sources)
+             for r in config.rules]
     return RuleSet.compile(specs, dict(config.watchlists))
 
 

@@ -24,6 +24,7 @@ from crawler.extract.article import Page, detect_lang, extract_page
 from crawler.dedupe.fingerprint import fingerprints
 from crawler.items import ArticlePage, FetchFailure, NewStory
 from crawler.dedupe.urls import canonical_url
+from crawler.tickers import normalize
 
 
 def build_story(item: ArticlePage, zone: str = "UTC", max_age: timedelta = timedelta(days=2),
@@ -41,9 +42,24 @@ def build_story(item: ArticlePage, zone: str = "UTC", max_age: timedelta = timed
         Dated(listed, hint.kind) if listed else None,
         now=now or datetime.now(timezone.utc), zone=ZoneInfo(zone), max_age=max_age,
     )
-    seen_under = [canonical_url(u) for u in (item.url, item.link)]
+    fields = item.fields
+    if fields is not None and fields.key and not item.url:  # an item with an id and no link: the id is its URL
+        seen_under = [fields.key]
+    else:
+        seen_under = [canonical_url(u) for u in (item.url, item.link) if u]
     url = _canonical(page, item.url) or seen_under[0]
     text_hash, sim = fingerprints(title, text, url)
+    extra = {}
+    if fields is not None:
+        tickers = (normalize(t, fields.market) for t in fields.tickers)
+        extra = dict(
+            tickers=tuple(dict.fromkeys(t for t in tickers if t)),
+            company=_html_to_text(fields.company) if fields.company else None,
+            category=fields.category or None, doc_url=fields.doc_url or None, key=fields.key or None,
+        )
+    origin = "page" if page and page.text else "feed"
+    if fields is not None and fields.disclosure:
+        origin = "disclosure"
     return NewStory(
         url=url,
         source=item.source,
@@ -54,10 +70,11 @@ def build_story(item: ArticlePage, zone: str = "UTC", max_age: timedelta = timed
         date_is_first_seen=dated.published is None,
         date_source=dated.source if dated.published is not None else FIRST_SEEN,
         date_note=dated.note,
-        origin="page" if page and page.text else "feed",
+        origin=origin,
         aliases=tuple(u for u in dict.fromkeys(seen_under) if u != url),
         content_hash=text_hash,
         simhash=sim,
+        **extra,
     )
 
 

@@ -233,6 +233,9 @@ def spider_args(config: Config, source: Source) -> dict[str, Any]:
     args = source.model_dump(mode="json", exclude={"every", "jitter", "max_age"})
     args["max_age_seconds"] = config.max_age_for(source.name).total_seconds()
     args["max_bytes"] = config.fetch.max_bytes
+    args["timezone"] = config.timezone_for(source.name)
+    if source.follow is None:  # feeds fetch each entry's page; JSON items are the story unless asked
+        args["follow"] = source.type in ("feed", "html", "sitemap")
     return args
 
 

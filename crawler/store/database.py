@@ -77,12 +77,17 @@ class Story(Base):
     content_hash: Mapped[str] = mapped_column(String(32), index=True)
     simhash: Mapped[int | None] = mapped_column(BigInteger)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
-    origin: Mapped[str] = mapped_column(String(16), default="page")  # page | feed (the feed's summary)
+    origin: Mapped[str] = mapped_column(String(16), default="page")  # page | feed (the feed's summary) | disclosure
     # Where `published` came from (crawler.extract.dates: jsonld meta time feed sitemap text url first-seen), a date
     # dropped or clamped on the way, and why a story that matched rules owes no alert (alerts.delivery.outbox.planner).
     date_source: Mapped[str | None] = mapped_column(String(16))
     date_note: Mapped[str | None] = mapped_column(Text)
     not_alerted: Mapped[str | None] = mapped_column(Text)
+    # Structured fields (JSON and disclosure sources).
+    tickers: Mapped[list | None] = mapped_column(JSON)  # normalised, crawler.tickers
+    company: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(200))
+    doc_url: Mapped[str | None] = mapped_column(String(2048))
 
     def published_local(self) -> datetime | None:
         """The publication time with the offset the page gave (UTC when it gave none)."""
@@ -201,7 +206,7 @@ class Store:
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             if create:
                 Base.metadata.create_all(self.engine)
-                _add_new_columns(self.engine)
+                _add_columns(self.engine)
         except (SQLAlchemyError, ValueError, ImportError) as exc:
             raise StoreError(f"cannot open store {_masked(url)}: {exc}") from exc
         self.session = sessionmaker(self.engine, expire_on_commit=False)
@@ -256,22 +261,34 @@ class Store:
         if not text_hash:  # computed by the extraction worker where there is one
             text_hash, sim = fingerprint.fingerprints(new.title, new.text, new.url)
         with self.session.begin() as s:
-            hit = s.execute(select(StoryUrl.story_id).where(StoryUrl.url.in_(urls)).limit(1)).scalar()
+            # A story with the source's own id is the same story only under that id: a correction re-published
+            # under a new id with the same link is a new story (stored under its key, the link kept on it).
+            lookup = [new.key] if new.key else urls
+            hit = s.execute(select(StoryUrl.story_id).where(StoryUrl.url.in_(lookup)).limit(1)).scalar()
             if hit is not None:
-                self._add_aliases(s, urls, hit)
+                if not new.key:
+                    self._add_aliases(s, urls, hit)
                 return Added("known", hit)
-            original = self._find_copy(s, new, text_hash, sim, now - window)
+            story_url = new.url
+            if new.key:
+                taken = set(s.scalars(select(StoryUrl.url).where(StoryUrl.url.in_(urls))))
+                story_url = new.url if new.url not in taken else new.key
+                urls = list(dict.fromkeys([new.key, *(u for u in urls if u not in taken)]))
+            # A disclosure is never a syndicated copy: the exchange's id decides.
+            original = None if new.origin == "disclosure" else self._find_copy(s, new, text_hash, sim, now - window)
             published = to_naive_utc(new.published) if new.published else now
             offset = None
             if new.published is not None and new.published.tzinfo is not None:
                 offset = int(new.published.utcoffset().total_seconds() // 60)
             first_seen = new.date_is_first_seen or new.published is None
             story = Story(
-                url=new.url, source=new.source, title=new.title, text=new.text, lang=new.lang,
+                url=story_url, source=new.source, title=new.title, text=new.text, lang=new.lang,
                 published=published, published_offset=offset, date_is_first_seen=first_seen,
                 date_source=new.date_source or ("first-seen" if first_seen else None), date_note=new.date_note,
                 first_seen=now, content_hash=text_hash, simhash=sim,
                 duplicate_of=original.id if original else None, origin=new.origin,
+                tickers=list(new.tickers) if new.tickers else None, company=new.company,
+                category=new.category, doc_url=new.doc_url,
             )
             s.add(story)
             s.flush()
@@ -357,24 +374,24 @@ class Store:
             return dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
 
 
-# Columns added after a store was first created: (table, column, DDL type). create_all makes new tables only, so
-# a store created by an older newsradar gets these (all nullable) with ALTER TABLE when it is opened.
-_NEW_COLUMNS = (
-    ("stories", "date_source", "VARCHAR(16)"),
-    ("stories", "date_note", "TEXT"),
-    ("stories", "not_alerted", "TEXT"),
-)
+# Columns added after a store's tables were first created: create_all never alters a table that exists, so a
+# store created by an older newsradar gets these (all nullable, no default) with ALTER TABLE when it is opened.
+_LATER_COLUMNS = ("date_source", "date_note", "not_alerted", "tickers", "company", "category", "doc_url")
 
 
-def _add_new_columns(engine: Any) -> None:
-    from sqlalchemy import inspect, text
+def _add_columns(engine: Any) -> None:
+    """ALTER TABLE stories ADD COLUMN for each of _LATER_COLUMNS an older store lacks."""
+    from sqlalchemy import inspect
 
-    have = {table: {c["name"] for c in inspect(engine).get_columns(table)} for table in {t for t, _, _ in _NEW_COLUMNS}}
-    missing = [(t, c, ddl) for t, c, ddl in _NEW_COLUMNS if c not in have[t]]
-    if missing:
-        with engine.begin() as conn:
-            for table, column, ddl in missing:
-                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+    present = {c["name"] for c in inspect(engine).get_columns("stories")}
+    missing = [name for name in _LATER_COLUMNS if name not in present]
+    if not missing:
+        return
+    with engine.begin() as conn:
+        for name in missing:
+            column = Story.__table__.c[name]
+            kind = column.type.compile(dialect=engine.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE stories ADD COLUMN {name} {kind}")
 
 
 def _masked(url: str) -> str:

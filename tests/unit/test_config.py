@@ -44,7 +44,7 @@ def test_the_minimal_config_of_the_issue_loads(tmp_path):
         (MINIMAL.replace("    every: 5m", "    evry: 5m"),
          "config.yaml:6: unknown key 'evry' in sources[0]; did you mean 'every'?"),
         (MINIMAL + "rulez: []\n", "config.yaml:11: unknown key 'rulez' in the top level; did you mean 'rules'?"),
-        (MINIMAL.replace("type: html", "type: htm"), "config.yaml:8: sources[1].type: Input should be 'feed', 'html' or 'sitemap'"),
+        (MINIMAL.replace("type: html", "type: htm"), "config.yaml:8: sources[1].type: Input should be 'feed', 'html', 'sitemap', 'json', 'cninfo', 'szse', 'sse', 'hkex' or 'edgar'"),
         (MINIMAL.replace("every: 5m", "every: often"), "config.yaml:6: sources[0].every: 'often' is not a duration"),
         (MINIMAL.replace('    links: "a.headline"\n', ""), "config.yaml:7: source 'markets' of type html needs 'links'"),
         (MINIMAL.replace('"a.headline"', '"a[[["'), "config.yaml:10: invalid CSS selector"),

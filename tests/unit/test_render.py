@@ -317,3 +317,18 @@ def test_digest_splits_instead_of_exceeding_the_limit(renderer, channel, limit):
 ])
 def test_channel_for(url, channel):
     assert Renderer.channel_for(url) == channel
+
+
+def test_templates_get_the_structured_fields_escaped(tmp_path):
+    """Disclosure fields (issue 12) are template variables, escaped like every scraped value."""
+    r = write(tmp_path, "filing.j2", "{{ tickers|join(',') }} {{ company }} {{ category }} {{ doc_url }}\n")
+    r.check("slack", "filing.j2")
+    r.check("mail", "filing.j2")
+    filing = alert(tickers=("002230.SZ",), company="科大讯飞", category="01010503",
+                   doc_url="http://static.cninfo.com.cn/finalpage/2024-06-11/1.PDF")
+    body = r.render("text", filing, "filing.j2").body
+    assert "002230.SZ 科大讯飞 01010503 http://static.cninfo.com.cn/finalpage/2024-06-11/1.PDF" in body
+    plain = r.render("text", SAMPLE, "filing.j2").body  # a news story: empty and None
+    assert plain.strip() == "None None None"
+    html = r.render("mail", alert(company="<b>x</b>"), "filing.j2").body
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html

@@ -109,4 +109,35 @@ def test_a_store_from_before_date_source_gets_the_new_columns(tmp_path):
     added = reopened.add_story(story("https://a.example/old-store"), WINDOW)
     row = reopened.stories()[0]
     assert added.status == "new" and row.date_source == "first-seen" and row.not_alerted is None
+def test_a_keyed_story_is_known_by_its_key_and_a_new_key_is_a_new_story(store):
+    """Disclosures (issue 12): the exchange's id decides; a correction under a new id with the same link and
+    title is a new story, not a duplicate; the fields are stored."""
+    kw = dict(origin="disclosure", tickers=("002230.SZ",), company="科大讯飞", category="01010503",
+              doc_url="https://static.example/1.PDF")
+    first = store.add_story(story("https://x.example/detail?id=1", key="cninfo:1", **kw), WINDOW)
+    again = store.add_story(story("https://x.example/detail?id=1", key="cninfo:1", **kw), WINDOW)
+    assert first.status == "new" and again.status == "known"
+    fixed = store.add_story(story("https://x.example/detail?id=1", key="cninfo:2", **kw), WINDOW)
+    assert fixed.status == "new" and fixed.duplicate_of is None
+    rows = {s.id: s for s in store.stories()}
+    assert rows[fixed.story_id].url == "cninfo:2", "the link is taken: stored under its key"
+    row = rows[first.story_id]
+    assert (row.tickers, row.company, row.category, row.doc_url) == (["002230.SZ"], "科大讯飞", "01010503",
+                                                                     "https://static.example/1.PDF")
+
+
+def test_an_older_store_gets_the_field_columns(tmp_path):
+    from sqlalchemy import create_engine, inspect, text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    Store(url).close()
+    engine = create_engine(url)
+    with engine.begin() as conn:  # a store from before issue 12
+        for name in ("tickers", "company", "category", "doc_url"):
+            conn.execute(text(f"ALTER TABLE stories DROP COLUMN {name}"))
+    assert "tickers" not in {c["name"] for c in inspect(engine).get_columns("stories")}
+    engine.dispose()
+    reopened = Store(url)
+    reopened.add_story(story("https://a.example/1", tickers=("AAPL",)), WINDOW)
+    assert reopened.stories()[0].tickers == ["AAPL"]
     reopened.close()
