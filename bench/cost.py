@@ -3,7 +3,7 @@
 Run: ``python bench/cost.py [--runs 5] [--sources 500] [--only once,first,daemon]``. Every figure is measured in
 this run against a baseline measured in the same run, on local sites (tests.support.site.Site):
 
-- ``once``: 5 feeds of 10 items each, stored by a first pass; then ``--runs`` unchanged passes (every feed a 304)
+- ``once``: 5 feeds of 10 items each (and one rule, one notifier), stored by a first pass; then ``--runs`` unchanged passes (every feed a 304)
   of ``newsradar run --once``, of ``urlwatch`` (cron-style, its own cache; skipped if not installed) and of a
   bare ``requests`` + feedparser loop with its ETags in a JSON file (the floor of any Python poller). CPU per
   run of each process with its children (RUSAGE_CHILDREN), and the ratios.
@@ -95,7 +95,9 @@ def five_feeds(site: Site) -> list[str]:
 def config_text(urls: list[str], extra: str = "") -> str:
     sources = "".join(f"  - {{name: s{i}, type: feed, url: '{u}', allow_private: true, every: 1s, jitter: 0s}}\n"
                       for i, u in enumerate(urls))
-    return f"store: sqlite:///store.db\nfetch: {{delay: 0s}}\n{extra}sources:\n{sources}"
+    # a rule and a notifier as in any real config (so apprise is loaded and the config's notifier check runs)
+    alerts = "rules:\n  - {name: iflytek, any: [iFlytek], notify: [desk]}\nnotifiers:\n  desk: {url: 'console://'}\n"
+    return f"store: sqlite:///store.db\nfetch: {{delay: 0s}}\n{extra}sources:\n{sources}{alerts}"
 
 
 def cpu_of(cmd: list[str], runs: int, cwd: Path) -> float:

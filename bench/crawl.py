@@ -13,7 +13,7 @@ new server (new port), temp dir and Python process (a reactor runs once per proc
   and imports are outside both figures.
 - cold: the real ``python -m crawler run --once``; time and count from its ``poll ... new=N ... ms=MS`` log line.
   ``run --once`` does not warm the extraction pool: spawning workers and their first page are inside.
-- warm: the same with ``Poller.warm_up()`` awaited before the poll, as a daemon does at start.
+- warm: the same with ``Poller.warm_up()`` awaited before the poll (the workers started before the first article).
 - primed: the same with every worker having extracted one real article first (trafilatura, dateparser and
   py3langid's model loaded), as in a daemon after its first poll: the steady state, the final line's figure.
 Each newsradar run's SQLite store is checked to hold all N pages.
@@ -48,6 +48,7 @@ sources:
     type: html
     url: {base}/index.html
     links: "a.headline"
+    allow_private: true
 """
 PRIME_PAGE = ("<html><head><title>Chip maker lifts forecast - Example News</title></head><body><article>"
               "<h1>Chip maker lifts forecast</h1><p>March 3, 2021</p>"

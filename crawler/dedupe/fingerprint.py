@@ -31,22 +31,26 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
-def content_hash(text: str) -> str:
-    return hashlib.blake2b(" ".join(tokens(text)).encode(), digest_size=16).hexdigest()
+def content_hash(text: str, toks: list[str] | None = None) -> str:
+    return hashlib.blake2b(" ".join(tokens(text) if toks is None else toks).encode(), digest_size=16).hexdigest()
 
 
-def simhash(text: str) -> int | None:
-    """Signed 64-bit SimHash (fits a BIGINT column), or None when the text is too short to compare."""
-    toks = tokens(text)
+def simhash(text: str, toks: list[str] | None = None) -> int | None:
+    """Signed 64-bit SimHash (fits a BIGINT column), or None when the text is too short to compare. `toks`:
+    `tokens(text)` when the caller has them already."""
+    toks = tokens(text) if toks is None else toks
     if len(toks) < MIN_TOKENS:
         return None
     shingles = len(toks) - 2
     # Count the set bits of every position at once: each shingle hash is spread into 64 lanes of 20 bits
-    # (a byte at a time, from a table) and the spread integers are summed; a lane holds its bit's count.
+    # (a byte at a time, from one table per byte position) and the spread integers are summed; a lane holds
+    # its bit's count. Byte 7 of the digest is bits 0-7 (the digest read as a big-endian integer).
+    t0, t1, t2, t3, t4, t5, t6, t7 = _SPREAD_AT
+    blake2b = hashlib.blake2b
     total = 0
     for i in range(shingles):
-        h = hashlib.blake2b(" ".join(toks[i : i + 3]).encode(), digest_size=8).digest()
-        total += sum(_SPREAD[byte] << (k * 8 * _LANE) for k, byte in enumerate(reversed(h)))
+        h = blake2b(" ".join(toks[i : i + 3]).encode(), digest_size=8).digest()
+        total += t0[h[7]] + t1[h[6]] + t2[h[5]] + t3[h[4]] + t4[h[3]] + t5[h[2]] + t6[h[1]] + t7[h[0]]
     value = 0
     for bit in range(64):
         if (total >> (bit * _LANE) & _LANE_MASK) * 2 > shingles:
@@ -57,12 +61,16 @@ def simhash(text: str) -> int | None:
 _LANE = 20  # bits per counter: room for a million shingles
 _LANE_MASK = (1 << _LANE) - 1
 _SPREAD = [sum(1 << (bit * _LANE) for bit in range(8) if byte >> bit & 1) for byte in range(256)]
+_SPREAD_AT = [[spread << (k * 8 * _LANE) for spread in _SPREAD] for k in range(8)]  # byte k from the end
 
 
 def fingerprints(title: str | None, text: str, url: str) -> tuple[str, int | None]:
     """(content_hash, simhash) of a story. With no text, title and URL stand in for it: two stories with equally
     empty texts must not become one."""
-    return content_hash(text or f"{title}\n{url}"), simhash(text)
+    if not text:
+        return content_hash(f"{title}\n{url}"), None
+    toks = tokens(text)  # once for both
+    return content_hash(text, toks), simhash(text, toks)
 
 
 def distance(a: int, b: int) -> int:

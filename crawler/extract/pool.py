@@ -66,7 +66,10 @@ class WorkerPool:
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future:
         with self._lock:
-            if self._executor is None or getattr(self._executor, "_broken", False):
+            if self._executor is not None and getattr(self._executor, "_broken", False):
+                self._executor.shutdown(wait=False)  # a worker died (a parser segfault): start a fresh pool
+                self._executor = None
+            if self._executor is None:
                 self._executor = process_pool(self.workers)
             executor = self._executor
             self._pending += 1

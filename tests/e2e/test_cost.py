@@ -14,6 +14,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from crawler.fetch.limits import PollLimits
 from crawler.extract.pool import WorkerPool
 from tests.conftest import newsradar
@@ -149,6 +151,23 @@ def test_worker_pool_is_not_released_while_a_task_runs():
         assert pool.release_idle() is True
     finally:
         pool.shutdown()
+
+
+def _die() -> None:
+    os._exit(3)  # a worker killed by a parser segfault, as far as the pool can tell
+
+
+def test_a_pool_whose_worker_died_is_replaced_on_the_next_submit():
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = WorkerPool(1, idle=60)
+    try:
+        with pytest.raises(BrokenProcessPool):
+            pool.submit(_die).result(timeout=120)
+        assert pool.submit(_double, 5).result(timeout=120) == 10
+    finally:
+        pool.shutdown()
+    assert _workers_of(os.getpid()) == []
 
 
 def test_unchanged_run_once_starts_no_worker(site, tmp_path):

@@ -134,3 +134,29 @@ def test_exact_same_text_under_another_headline_is_still_a_copy(store):
     copy = store.add_story(NewStory(url="https://b.example/1", source="s", title="China's iFlytek hails AI milestone",
                                     text=text, lang="en", published=None, date_is_first_seen=True), timedelta(days=7))
     assert copy.status == "duplicate"
+
+
+def _reference_simhash(text: str) -> int | None:
+    """The SimHash as first written (one shift per byte): stored fingerprints must keep their values."""
+    import hashlib
+
+    from crawler.dedupe.fingerprint import MIN_TOKENS, tokens
+
+    toks = tokens(text)
+    if len(toks) < MIN_TOKENS:
+        return None
+    counts = [0] * 64
+    for i in range(len(toks) - 2):
+        h = int.from_bytes(hashlib.blake2b(" ".join(toks[i : i + 3]).encode(), digest_size=8).digest(), "big")
+        for bit in range(64):
+            counts[bit] += h >> bit & 1
+    value = sum(1 << bit for bit in range(64) if counts[bit] * 2 > len(toks) - 2)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+@pytest.mark.parametrize("text", [EN_STORY * 3, ZH_NOTICE.format(number="2026-087") * 2, "short text", ""])
+def test_simhash_values_are_stable(text):
+    from crawler.dedupe.fingerprint import content_hash, simhash
+
+    assert simhash(text) == _reference_simhash(text)
+    assert fingerprints("t", text, "u") == ((content_hash(text) if text else content_hash("t\nu")), simhash(text))
