@@ -338,12 +338,13 @@ def _same_page(href: str, url: str) -> bool:
 
 
 def _links_to(el, url: str | None) -> bool:
-    """The entry around `el` (its parent, or grandparent) links to `url`."""
+    """The entry around `el` (the nearest of its parent and grandparent that holds a link) links to `url`."""
     if not url:
         return False
     for entry in list(el.iterancestors())[:2]:
-        if any(_same_page(a.get("href") or "", url) for a in entry.iter("a")):
-            return True
+        links = [a.get("href") or "" for a in entry.iter("a")]
+        if links:
+            return any(_same_page(href, url) for href in links)
     return False
 
 
