@@ -43,12 +43,15 @@ find_date looks, in this order, and takes the first value that parses:
 4. ``<time datetime>`` marked as the publication time, or the first one inside ``<article>``/``<header>``,
    outside regions that hold other posts (``aside``, ``nav``, ``footer``, list items, sidebar/related/recent
    widgets by class or id);
-5. the first date written with a time of day in the page's visible text outside those regions ('2005-04-05 06:40',
+5. the first date written with a time of day in the page's visible text ('2005-04-05 06:40',
    '2024年06月11日 10:30'): the byline of pages without structured data, CJK portals above all
    (on the zh-cwced corpus this took date accuracy from 0.69 to 0.86); naive;
-6. htmldate's guess from the page without those regions (date-only: midnight, naive), then the URL path.
+6. htmldate's guess from the page (date-only: midnight, naive), the URL path as its last resort; a guess of
+   January 1st is refused (htmldate's reading of a lone year or a copyright line).
 
-Steps 1-4 are structured (``jsonld``, ``meta``, ``time``), 5-6 guesses (``text``, ``url``).
+Steps 1-4 are structured (``jsonld``, ``meta``, ``time``), 5-6 guesses (``text``, ``url``). A guess that falls on
+the day of another post's date (a ``<time>`` or date-classed element in those regions, in an entry that does not
+link to the page itself) is made again without those elements, and refused if it still falls on one of them.
 
 Structured data keeps the offset the page wrote; the URL is never preferred over it.
 """
@@ -335,12 +338,13 @@ def _same_page(href: str, url: str) -> bool:
 
 
 def _links_to(el, url: str | None) -> bool:
-    """The entry around `el` (its parent, or grandparent) links to `url`."""
+    """The entry around `el` (the nearest of its parent and grandparent that holds a link) links to `url`."""
     if not url:
         return False
     for entry in list(el.iterancestors())[:2]:
-        if any(_same_page(a.get("href") or "", url) for a in entry.iter("a")):
-            return True
+        links = [a.get("href") or "" for a in entry.iter("a")]
+        if links:
+            return any(_same_page(href, url) for href in links)
     return False
 
 
@@ -496,7 +500,7 @@ def settle(page: Dated | None, listed: Dated | None, *, now: datetime, zone: tzi
         when = page.when
         if when.tzinfo is None:
             offset = _offset_from(listed.when, when) if listed and listed.when.tzinfo else None
-            when = when.replace(tzinfo=offset or zone)
+            when = when.replace(tzinfo=offset if offset is not None else zone)
         chosen = Dated(when, page.source)
     elif listed_when is not None:
         chosen = Dated(listed_when, listed.source)

@@ -178,3 +178,23 @@ def test_a_future_date_is_clamped_to_first_seen_and_noted():
     # within the hour of slack a clock skew is not the future
     soon = story(gbk_page((NOW + timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M:%S")), zone="UTC")
     assert soon.published == NOW + timedelta(minutes=30) and soon.date_source == "meta"
+
+
+def test_a_recent_posts_box_that_lists_the_page_itself_dates_it():
+    html = f"""<html><body><main><article><h1>Title</h1><p>{TEXT}</p></article></main>
+    <div class="sidebar recent-posts"><div class="post-item"><a href="/blog/this-post">This post</a>
+    <time datetime="2025-12-02">December 02, 2025</time></div>
+    <div class="post-item"><a href="/blog/older">Older</a><time datetime="2024-06-03">June 03, 2024</time></div>
+    </div></body></html>"""
+    dated = find_date(extract_tree(html), "http://127.0.0.1/blog/this-post")
+    assert dated is not None and dated.when.date().isoformat() == "2025-12-02"
+    other = find_date(extract_tree(html), "http://127.0.0.1/blog/another-post")
+    assert other is None or other.when.date().isoformat() not in ("2025-12-02", "2024-06-03")
+
+
+def test_a_layout_named_after_its_sidebar_is_not_a_sidebar():
+    html = f"""<html><body><div class="c-layout-sidebar-left"><div class="meta"><time datetime="2018-11-15T12:00:00Z">
+    15 November 2018</time></div><header><time datetime="2018-11-15T12:00:00Z">15 November 2018</time></header>
+    <p>{TEXT}</p></div></body></html>"""
+    dated = find_date(extract_tree(html))
+    assert dated.source == "time" and dated.when.date().isoformat() == "2018-11-15"

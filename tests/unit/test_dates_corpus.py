@@ -53,6 +53,7 @@ def _dates(job: tuple[str, str | None]) -> tuple[str | None, str | None]:
     return ours, (theirs or "")[:10] or None
 
 
+@pytest.mark.timeout(1200)  # 711 pages through the whole extraction, twice over, on a shared 2-core machine
 def test_wcxb_publication_date_by_day(capsys):
     if not (WCXB / "ground-truth").is_dir():
         pytest.skip(f"../shared/corpora/{WCXB.name} is absent ({WCXB}); set NEWSRADAR_CORPORA to its parent")
@@ -75,6 +76,7 @@ def test_wcxb_publication_date_by_day(capsys):
     assert ours >= FLOOR
 
 
+@pytest.mark.timeout(600)
 def test_zh_cwced_publication_date_beside_trafilatura(capsys):
     """The same comparison on the Chinese corpus (newsradar's floor there, 0.80, is also held by
     tests/test_extract_corpus.py); the file is handed over as a crawler meets it, wrapper line and all."""
