@@ -5,7 +5,9 @@
   fetched URL; every other URL it was seen under (the listing's link, the redirect target) becomes an alias;
 - title, text, published: the page's where it gives them, else the listing's hint (a feed's title, summary and
   date; a news sitemap's title and date); a story with no date at all is marked `date_is_first_seen`;
-- a story with neither title nor text is not a story: `build_story` returns a `FetchFailure` to record.
+- a story with neither title nor text is not a story: `build_story` returns a `FetchFailure` to record; so is
+  a page whose text is only boilerplate (a disclaimer, a channel menu: `Page.failure` says which) when the
+  listing gives no text of its own.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from crawler.dates import parse_datetime
 from crawler.extract import Page, detect_lang, extract_page
 from crawler.fingerprint import fingerprints
 from crawler.items import ArticlePage, FetchFailure, NewStory
+from crawler.maintext import BOILERPLATE
 from crawler.urls import canonical_url
 
 
@@ -29,6 +32,9 @@ def build_story(item: ArticlePage) -> NewStory | FetchFailure:
     title = (page.title if page and page.title else None) or (_html_to_text(hint.title) if hint.title else None)
     if not title and not text:
         return FetchFailure(item.source, item.url, item.error or "no title and no text on the page")
+    if page and page.failure and page.failure.startswith(BOILERPLATE) and not text:
+        # A page that is only a disclaimer or a channel menu is not a story, whatever its <title> says.
+        return FetchFailure(item.source, item.url, page.failure)
     published = (page.published if page else None) or parse_datetime(hint.published)
     seen_under = [canonical_url(u) for u in (item.url, item.link)]
     url = _canonical(page, item.url) or seen_under[0]
