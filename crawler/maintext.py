@@ -13,14 +13,14 @@ The rule, measured on the corpora in ``../shared/corpora`` (body token F1; trafi
    where trafilatura's default finds the article (3-17k characters).
 2. trafilatura's balanced mode on the same tree wins when the precise text is empty, or when it has under
    ``RECALL_RATIO`` (70 %) of the balanced text's tokens AND at least ``PROSE_SHARE`` (30 %) of the tokens
-   that balanced adds are in prose lines (a sentence of 8+ tokens ending in sentence punctuation, or any line
-   of 25+ tokens). Paragraphs that precision dropped are prose; the chrome balanced lets in (menus, tickers,
-   related headlines) is not. Without the prose test zh-cwced falls to 0.925 (the extra text there is chrome);
-   with it: benchmark 0.965, zh-cwced 0.940, wcxb 0.937 (trafilatura's default 0.936).
+   that balanced adds are in prose lines (8+ tokens ending in sentence punctuation). Paragraphs that precision
+   dropped are prose; the chrome balanced lets in (menus, tickers, related headlines) is not. Without the prose
+   test zh-cwced falls to 0.925 (the extra text there is chrome, and a CJK headline is 25+ tokens long, so
+   length is no test); with it: benchmark 0.965, zh-cwced 0.940, wcxb 0.937 (trafilatura's default 0.936).
 3. ``favor_recall`` only when both came back empty (wcxb 0.939; no page left empty where any mode finds text).
 
 Afterwards a trailing disclaimer or copyright line is cut, and a text that is only boilerplate is not a text:
-when, leaving out disclaimer lines, no prose line remains and what remains is a disclaimer or at least three
+when, leaving out disclaimer lines, no sentence and no line of 25+ tokens remains and what remains is a disclaimer or at least three
 short lines (a menu), the result is ``('', reason)``. No page of the three corpora is affected by that test.
 """
 
@@ -41,7 +41,7 @@ PROSE_SHARE = 0.3
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff"
 _TOKEN_RE = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")
-_SENTENCE_END_RE = re.compile(r"[.!?。！？…\"”’)）」』]\s*$")
+_SENTENCE_END_RE = re.compile(r"[.!?。！？…:;：；\"”’)）」』]\s*$")
 _PROSE_TOKENS, _LONG_LINE_TOKENS = 8, 25
 # Phrases that only boilerplate carries: disclaimers, risk notices, copyright lines.
 _DISCLAIMER_RE = re.compile(
@@ -61,8 +61,13 @@ def _tokens(line: str) -> int:
 
 
 def _is_prose(line: str) -> bool:
-    n = _tokens(line)
-    return n >= _LONG_LINE_TOKENS or (n >= _PROSE_TOKENS and bool(_SENTENCE_END_RE.search(line)))
+    # Length alone is no test here: a CJK related-story headline is 25 tokens (characters) long.
+    return _tokens(line) >= _PROSE_TOKENS and bool(_SENTENCE_END_RE.search(line))
+
+
+def _is_text(line: str) -> bool:
+    """A line no menu has: a sentence, or a long line (a paragraph whose punctuation was lost)."""
+    return _is_prose(line) or _tokens(line) >= _LONG_LINE_TOKENS
 
 
 def _lines(text: str) -> list[str]:
@@ -89,7 +94,7 @@ def boilerplate_reason(text: str) -> str | None:
     if not lines:
         return None
     rest = [line for line in lines if not _DISCLAIMER_RE.search(line)]
-    if any(_is_prose(line) for line in rest):
+    if any(_is_text(line) for line in rest):
         return None
     if len(rest) < len(lines):
         return f"{BOILERPLATE} a disclaimer or copyright notice"
