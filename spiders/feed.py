@@ -1,6 +1,8 @@
 """RSS/Atom sources: each entry's link is an article (the feed often carries only a summary).
 
-feedparser gets the raw bytes and the response headers, so it applies the feed's declared encoding and resolves
+The feed's bytes are decoded the way pages are (``crawler.extract.decode.decode_feed``: BOM, strict UTF-8, the declared
+charset widened, the detector) before feedparser sees them as UTF-8, so a feed declared UTF-8 but sent in GBK
+still gives the right titles, with or without `follow`; feedparser gets the response headers to resolve
 relative links against the feed's URL. An entry's title, summary and date travel with the request as a `Hint`:
 the article page wins where it speaks, the feed fills in where it does not or cannot be fetched. With
 `follow: false` the feed's own content is the story and no page is fetched.
@@ -14,6 +16,7 @@ from typing import Any
 import feedparser
 from scrapy.http import Response
 
+from crawler.extract.decode import decode_feed
 from crawler.items import ArticlePage, Hint
 from spiders.base import ListingError, SourceSpider
 
@@ -24,7 +27,10 @@ class FeedSpider(SourceSpider):
     def parse_listing(self, response: Response) -> Iterable[Any]:
         headers = {k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v}
         headers["content-location"] = response.url
-        feed = feedparser.parse(response.body, response_headers=headers)
+        body, _ = decode_feed(response.body, headers.get("content-type"))
+        media_type = (headers.get("content-type") or "application/xml").split(";")[0].strip() or "application/xml"
+        headers["content-type"] = f"{media_type}; charset=utf-8"
+        feed = feedparser.parse(body, response_headers=headers)
         if not feed.entries and (feed.bozo or not feed.get("version")):
             reason = getattr(feed, "bozo_exception", None) or "no entries"
             raise ListingError(f"not a feed ({type(reason).__name__ if not isinstance(reason, str) else reason})")

@@ -15,7 +15,10 @@ Pipeline:
    such a tree (everything under <head>) for old portal pages that begin with a <script> and carry
    an unknown CMS tag in their head (sohu pages of zh-cwced came out empty that way).
 3. Main text: layout tables are turned into plain blocks, then trafilatura runs in precision mode
-   without comments; it drops navigation, sidebars, related-story lists, share bars and footers.
+   without comments; it drops navigation, sidebars, related-story lists, share bars and footers. Where
+   precision lost the article (empty, or much shorter than balanced mode with prose in the difference),
+   the balanced or recall result is taken: the rule and its measurements are in ``crawler.extract.maintext``.
+   A text that is only boilerplate (a disclaimer, a menu) counts as none: ``Page.failure`` says why.
 4. Metadata from the same tree: title without the site suffix, publication time from structured
    data first (``crawler.extract.dates.find_date``, which also says where it read it), canonical URL, and the language of the main text.
 """
@@ -34,6 +37,9 @@ import trafilatura
 
 from crawler.extract.dates import find_date
 from crawler.extract.decode import decode_html
+from crawler.extract.headline import choose as choose_headline
+from crawler.extract.headline import headline_h1s, strip_decoration
+from crawler.extract.maintext import main_text
 
 __all__ = ["Page", "extract_page"]
 
@@ -51,6 +57,7 @@ class Page:
     canonical_url: str | None  # absolute
     encoding: str  # codec used by decode_html
     date_source: str | None = None  # where `published` was read (crawler.extract.dates.find_date)
+    failure: str | None = None  # why text is '' (nothing found, only a disclaimer or a menu, not HTML)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -148,13 +155,11 @@ def _is_cjk_page(tree) -> bool:
     return letters > 0 and len(_CJK_RE.findall(sample)) > 0.3 * letters
 
 
-def _main_text(tree, url: str | None) -> str:
+def _main_text(tree, url: str | None) -> tuple[str, str | None]:
+    """(text, failure): precise extraction with recall where it lost the article (``crawler.extract.maintext``)."""
     _unwrap_layout_tables(tree)
     options = dict(_TRAFILATURA_OPTIONS, config=_cjk_config()) if _is_cjk_page(tree) else _TRAFILATURA_OPTIONS
-    doc = trafilatura.bare_extraction(tree, url=url, **options)
-    text = getattr(doc, "text", None) or ""
-    lines = (_tidy_line(line.strip()) for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
+    return main_text(tree, url, options, _tidy_line)
 
 
 _TABLE_RULE = re.compile(r"^\|(?:\s*:?-{3,}:?\s*\|)+$")
@@ -259,9 +264,18 @@ def _clean_title(raw: str, og_title: str, h1s: list[str], site_names: list[str])
     h1s = [h for h in h1s if h.lower() not in sites]
     title = _norm(raw)
     if not title or title.lower() in sites:
-        title = og_title if og_title and og_title.lower() not in sites else (h1s[0] if h1s else title)
+        if og_title and og_title.lower() not in sites:
+            title = og_title
+        elif not title or _looks_like_site(title):
+            title = h1s[0] if h1s else title
+        # else: a site that names itself after the headline (application-name = <title>) keeps its headline
     if not title:
         return None
+    for h1 in h1s:
+        # "Blog Name: Headline" with <h1>Blog Name</h1>: the <h1> is the decoration, the rest is the headline.
+        rest = strip_decoration(h1, title)
+        if rest:
+            return rest
     for h1 in h1s:
         if h1 == title:
             return title
@@ -295,9 +309,11 @@ def _title(tree) -> str | None:
     titles = [t for t in tree.xpath("//title[not(ancestor::svg)]") if _norm(t.text_content())]
     raw = _norm(titles[0].text_content()) if titles else ""
     og_title = next(iter(_meta(tree, "og:title", "twitter:title")), "")
-    h1s = [_norm(h.text_content()) for h in tree.xpath("//h1")[:3]]
-    h1s = [h for h in h1s if h]
-    return _clean_title(raw, og_title, h1s, _meta(tree, "og:site_name", "application-name"))
+    h1s = headline_h1s(tree)
+    sites = _meta(tree, "og:site_name", "application-name")
+    cleaned = _clean_title(raw, og_title, h1s, sites)
+    lowered = {name.lower() for name in sites}
+    return choose_headline(cleaned, [h for h in h1s if h.lower() not in lowered], [raw, og_title])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,7 +389,7 @@ def extract_page(body: bytes, url: str | None = None, content_type: str | None =
     if tree is not None:
         # _main_text rewrites layout tables as <div>s; nothing computed after it looks at tables.
         for name, compute in (
-            ("text", lambda: _main_text(tree, url)),
+            ("main", lambda: _main_text(tree, url)),
             ("title", lambda: _title(tree)),
             ("canonical_url", lambda: _canonical(tree, url)),
             ("dated", lambda: find_date(tree, url)),
@@ -384,7 +400,9 @@ def extract_page(body: bytes, url: str | None = None, content_type: str | None =
                 raise
             except Exception:  # one broken field must not cost the others
                 fields[name] = None
-    text = fields.get("text") or ""
+    text, failure = fields.get("main") or ("", "the main text could not be extracted")
+    if tree is None:
+        failure = "no text: the body is empty, binary or not HTML"
     try:
         lang = _lang(text, tree)
     except ImportError:
@@ -399,4 +417,5 @@ def extract_page(body: bytes, url: str | None = None, content_type: str | None =
         canonical_url=fields.get("canonical_url"),
         encoding=encoding,
         date_source=fields["dated"].source if fields.get("dated") else None,
+        failure=failure,
     )

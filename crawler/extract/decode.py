@@ -19,6 +19,13 @@ Decoding order (the first step that succeeds wins):
    fails anywhere and then answers with a Cyrillic code page (so it did on 10 of the 46 GBK pages of
    zh-cwced with one byte inserted). A mislabelled page fails on nearly every non-ASCII byte, so it
    still falls through.
+   For UTF-8 the damage is also measured against the PAGE: at most one broken sequence per 1,000 bytes
+   of the page (``_UTF8_DAMAGE_PER_BYTE``; at least one), provided the page has at least as many valid
+   multi-byte UTF-8 characters as broken sequences. A mostly-English UTF-8 page with a few curly quotes
+   and a handful of stray Latin-1 bytes (a CMS pasting cp1252 text) then decodes as UTF-8 with U+FFFD for
+   those bytes, instead of going to the detector, which answers cp1252 and turns every curly quote and
+   accent of the page into mojibake ("â€™"). A real Latin-1 page has no valid multi-byte sequences, and a
+   GBK page breaks UTF-8 on nearly every non-ASCII byte: both still fall through.
 5. charset-normalizer's detection, decoded strictly (or, for a damaged page, with replacement).
    The detector rejects every codec that fails anywhere, so the few bytes that no double-byte CJK
    encoding accepts (a lead byte before ASCII punctuation: a character cut in half) are left out of
@@ -37,11 +44,13 @@ import re
 
 from charset_normalizer import from_bytes
 
-__all__ = ["declared_charsets", "decode_html", "widen"]
+__all__ = ["declared_charsets", "decode_feed", "decode_html", "widen"]
 
 _HEAD_BYTES = 4096
 # Step 4: the share of non-ASCII bytes that may fail before a page counts as mislabelled, not damaged.
 _DAMAGE_RATIO = 0.005
+# Step 4, UTF-8: broken sequences per byte of the page that still count as a damaged UTF-8 page.
+_UTF8_DAMAGE_PER_BYTE = 0.001
 _ASCII = bytes(range(128))
 _ESCAPED_RE = re.compile("[\udc80-\udcff]")
 
@@ -164,6 +173,18 @@ def _damaged(body: bytes, codec: str) -> str | None:
     return None
 
 
+def _damaged_utf8(body: bytes) -> str | None:
+    """UTF-8 with replacement when the broken sequences are a handful for the page's size; see step 4."""
+    text = body.decode("utf-8", "replace")
+    errors = text.count("\ufffd") - body.count(b"\xef\xbf\xbd")  # a real U+FFFD is not damage
+    if errors <= 0 or errors > max(1, len(body) * _UTF8_DAMAGE_PER_BYTE):
+        return None
+    # Evidence that the page is UTF-8 at all: at least as many valid multi-byte characters as broken
+    # bytes. A Latin-1 or GBK page has next to none (its every non-ASCII byte breaks UTF-8).
+    valid = sum(1 for ch in text if ch > "\x7f") - errors - body.count(b"\xef\xbf\xbd")
+    return text if valid >= errors else None
+
+
 def _without_broken_cjk(body: bytes) -> bytes:
     """body minus the bytes GB18030 rejects, if they are few; body itself otherwise."""
     # GB18030 accepts almost every lead/trail pair, so what it rejects is broken in Big5, Shift_JIS
@@ -223,7 +244,7 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
             return text, codec
 
     for codec in declared + (["utf-8"] if "utf-8" not in declared else []):
-        text = _damaged(body, codec)
+        text = _damaged(body, codec) or (_damaged_utf8(body) if codec == "utf-8" else None)
         if text is not None:
             return text, codec
 
@@ -242,3 +263,19 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
         return body.decode(fallback, "replace"), fallback
     except (LookupError, ValueError, TypeError):
         return body.decode("utf-8", "replace"), "utf-8"
+
+
+_XML_DECL_ENCODING_RE = re.compile(r"""\A(\s*<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""", re.IGNORECASE)
+
+
+def decode_feed(body: bytes, content_type: str | None = None) -> tuple[bytes, str]:
+    """(UTF-8 bytes, codec the feed was read with): a feed decoded in the same order as a page, for feedparser.
+
+    feedparser trusts the declared charset, so a feed declared UTF-8 and sent in GBK gives mojibake titles.
+    Decoded here (BOM, strict UTF-8, the declared charset widened, the detector), re-encoded as UTF-8, with
+    its XML declaration rewritten to say so; the caller tells feedparser ``charset=utf-8`` too.
+    """
+    text, codec = decode_html(body, content_type)
+    text = text.lstrip("\ufeff")
+    text = _XML_DECL_ENCODING_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}utf-8{m.group(2)}", text, count=1)
+    return text.encode("utf-8", "replace"), codec

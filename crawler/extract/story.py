@@ -8,7 +8,9 @@
 - published: `crawler.extract.dates.settle` over the page's date and the listing's (its precedence: the page's structured
   date, the feed's or sitemap's, a guess; naive times in the source's `zone`; `now` is first-seen); a story with
   no date at all is marked `date_is_first_seen`, and `date_source` says where the date came from;
-- a story with neither title nor text is not a story: `build_story` returns a `FetchFailure` to record.
+- a story with neither title nor text is not a story: `build_story` returns a `FetchFailure` to record; so is
+  a page whose text is only boilerplate (a disclaimer, a channel menu: `Page.failure` says which) when the
+  listing gives no text of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from crawler.extract.article import Page, detect_lang, extract_page
 from crawler.dedupe.fingerprint import fingerprints
 from crawler.items import ArticlePage, FetchFailure, NewStory
 from crawler.dedupe.urls import canonical_url
+from crawler.extract.maintext import BOILERPLATE
 from crawler.tickers import normalize
 
 
@@ -36,6 +39,9 @@ def build_story(item: ArticlePage, zone: str = "UTC", max_age: timedelta = timed
     title = (page.title if page and page.title else None) or (_html_to_text(hint.title) if hint.title else None)
     if not title and not text:
         return FetchFailure(item.source, item.url, item.error or "no title and no text on the page")
+    if page and page.failure and page.failure.startswith(BOILERPLATE) and not text:
+        # A page that is only a disclaimer or a channel menu is not a story, whatever its <title> says.
+        return FetchFailure(item.source, item.url, page.failure)
     listed = parse_datetime(hint.published)
     dated = settle(
         Dated(page.published, page.date_source or "text") if page and page.published else None,

@@ -186,3 +186,30 @@ def test_when_detection_fails_the_declared_charset_then_utf8_replace(monkeypatch
 
 def test_empty_body():
     assert decode_html(b"") == ("", "utf-8")
+
+
+EN = "The central bank held rates and traders expected no change before the summer meeting. "
+QUOTED = "Shares of Nestlé and L’Oréal fell — “we didn’t expect it,” one trader said. "
+
+
+@pytest.mark.parametrize("head", ["", '<meta charset="utf-8">'], ids=["undeclared", "declared"])
+@pytest.mark.parametrize("strays", [2, 5])
+def test_utf8_page_with_a_handful_of_stray_latin1_bytes_stays_utf8(head, strays):
+    # A 9 KB English UTF-8 page with a few curly quotes and accents, where a CMS pasted a few cp1252
+    # bytes: as many broken bytes as good non-ASCII characters, but only `strays` in 9,000 bytes.
+    body = page(EN * 50 + QUOTED + EN * 50, head).encode("utf-8")
+    for i, stray in enumerate((b"\xe9", b"\x92", b"\xa0", b"\xfc", b"\x93")[:strays]):
+        at = body.index(b"traders", 1500 * (i + 1))
+        body = body[:at] + stray + body[at:]
+    text, codec = decode_html(body)
+    assert codec == "utf-8"
+    assert text.count("\ufffd") == strays
+    assert QUOTED in text and "â€" not in text
+
+
+def test_latin1_and_gbk_pages_are_not_taken_for_damaged_utf8():
+    # Every non-ASCII byte of these breaks UTF-8 and none forms a UTF-8 character: not a damaged UTF-8 page.
+    latin = page("Nestlé et L'Oréal reculent. " * 300).encode("cp1252")
+    assert decode_html(latin) == (page("Nestlé et L'Oréal reculent. " * 300), "cp1252")
+    few_cjk = page("The index rose. " * 400 + "科大讯飞").encode("gbk")
+    assert decode_html(few_cjk)[1] != "utf-8"

@@ -222,7 +222,7 @@ def test_a_missing_dependency_is_loud_not_an_empty_page(monkeypatch):
 
 def test_to_dict_is_json_ready(sina):
     data = sina.to_dict()
-    assert set(data) == {"title", "published", "lang", "text", "canonical_url", "encoding", "date_source"}
+    assert set(data) == {"title", "published", "lang", "text", "canonical_url", "encoding", "date_source", "failure"}
     assert data["published"] == "2024-06-11T10:30:00+08:00"
     assert data["date_source"] == "jsonld"
     assert json.loads(json.dumps(data, ensure_ascii=False)) == data

@@ -2,7 +2,9 @@
 
 Body token F1 as the corpora README defines it: lower-cased ``\\w+`` tokens, except that each CJK
 character is one token; precision, recall and F1 of the bag of tokens per page; the mean over pages.
-Floors: >= 0.95 on article-extraction-benchmark (English), >= 0.86 on zh-cwced (Chinese).
+Floors: >= 0.95 on article-extraction-benchmark (English), >= 0.86 on zh-cwced (Chinese). Plain
+trafilatura (default settings, the raw bytes) runs on the same pages in the same run, and both tools' figures
+are printed side by side (body F1, pages with empty text). wcxb-dev-articles is tests/test_extract_wcxb.py.
 
 The zh-cwced pages start with the dataset's wrapper line ``<text id="URL" title=... encoding=...>``.
 The test reads the URL from it (corpus metadata) but hands extract_page the file as it is: the
@@ -59,8 +61,17 @@ def test_token_f1_definition():
     assert token_prf("", "") == (1.0, 1.0, 1.0)
 
 
-def _score(job: tuple[str, str, str | None, str]) -> tuple[float, float, float, float, str | None]:
-    """Runs in a worker: (path, gold text, url, gold date) -> (P, R, F1, CPU seconds, published)."""
+def trafilatura_default(raw: bytes, url: str | None) -> tuple[str, str | None]:
+    """Plain trafilatura as a user would call it: default settings on the raw bytes; (text, title)."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(raw, url=url, with_metadata=True)
+    return ((doc.text if doc else "") or ""), (doc.title if doc else None)
+
+
+def _score(job: tuple[str, str, str | None, str]) -> tuple:
+    """Runs in a worker: (path, gold text, url, gold date) ->
+    (P, R, F1, CPU seconds, published, empty, trafilatura P, R, F1, trafilatura empty)."""
     path, gold, url, _ = job
     raw = Path(path).read_bytes()
     if path.endswith(".gz"):
@@ -68,7 +79,15 @@ def _score(job: tuple[str, str, str | None, str]) -> tuple[float, float, float, 
     started = time.process_time()
     page = extract_page(raw, url)
     elapsed = time.process_time() - started
-    return (*token_prf(page.text, gold), elapsed, page.published.isoformat() if page.published else None)
+    reference, _ = trafilatura_default(raw, url)
+    return (
+        *token_prf(page.text, gold),
+        elapsed,
+        page.published.isoformat() if page.published else None,
+        not page.text.strip(),
+        *token_prf(reference, gold),
+        not reference.strip(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +100,16 @@ def _run(pool, name: str, jobs: list, capsys) -> tuple[float, float, float, list
     results = list(pool.map(_score, jobs, chunksize=4))
     n = len(results)
     precision, recall, f1 = (sum(r[i] for r in results) / n for i in range(3))
+    t_precision, t_recall, t_f1 = (sum(r[i] for r in results) / n for i in range(6, 9))
     # The first page in each worker also pays for loading the language model and friends.
     ms = 1000 * sorted(r[3] for r in results)[n // 2]
     ms_mean = 1000 * sum(r[3] for r in results) / n
     with capsys.disabled():
         print(
-            f"\n[corpus] {name}: {n} pages, body token F1 {f1:.3f} "
-            f"(precision {precision:.3f}, recall {recall:.3f}); CPU per page {ms_mean:.0f} ms mean, {ms:.0f} ms median"
+            f"\n[corpus] {name}: {n} pages, body token F1 newsradar {f1:.3f} "
+            f"(precision {precision:.3f}, recall {recall:.3f}), trafilatura default {t_f1:.3f} "
+            f"(precision {t_precision:.3f}, recall {t_recall:.3f}); empty text newsradar {sum(r[5] for r in results)}, "
+            f"trafilatura {sum(r[9] for r in results)}; newsradar CPU per page {ms_mean:.0f} ms mean, {ms:.0f} ms median"
         )
     return precision, recall, f1, results
 
