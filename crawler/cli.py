@@ -75,7 +75,7 @@ def open_store(config: Config):
     from crawler.store import Store, StoreError
 
     try:
-        return Store(config.store)
+        return Store(config.store, busy_timeout=config.store_busy_timeout.total_seconds())
     except StoreError as exc:
         print(f"newsradar: {exc}", file=sys.stderr)
         return None

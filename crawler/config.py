@@ -141,6 +141,7 @@ class Daemon(_Model):
 
 class Config(_Model):
     store: str = "sqlite:///newsradar.db"
+    store_busy_timeout: Duration = timedelta(seconds=10)
     timezone: str = "UTC"
     max_age: Duration = timedelta(days=2)
     dedupe_window: Duration = timedelta(days=7)

@@ -197,7 +197,7 @@ def run_daemon(path: Path, config: Config) -> int:
     from crawler.lock import InstanceLock, InstanceLocked
 
     try:
-        store = Store(config.store)
+        store = Store(config.store, busy_timeout=config.store_busy_timeout.total_seconds())
     except StoreError as exc:
         log.error("%s", exc)
         return 1
