@@ -218,6 +218,9 @@ def _result(name: str, stats: dict[str, Any]) -> PollResult:
     if store_errors:  # a poll is clean only if every story it found was stored
         first = stats.get("newsradar/store_error")
         error = f"{store_errors} not stored (store error: {first})" + (f"; {error}" if error else "")
+    size_limits = stats.get("newsradar/size_limits", 0)
+    if size_limits and not error:  # contained, but not a healthy poll: health shows which URL
+        error = f"{size_limits} over the size limit ({stats.get('newsradar/size_limit')})"
     not_modified = bool(stats.get("newsradar/not_modified"))
     if not error and not not_modified and not stats.get("newsradar/listings"):
         error = f"no listing response (finish reason: {stats.get('finish_reason', 'unknown')})"
