@@ -21,6 +21,7 @@ import asyncio
 import hashlib
 import logging
 import signal
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,10 +34,11 @@ log = logging.getLogger("newsradar.daemon")
 
 
 class Daemon:
-    def __init__(self, path: Path, config: Config, store: Store):
+    def __init__(self, path: Path, config: Config, store: Store, allow_insecure: bool = False):
         from crawler.wiring import Dispatcher, ingest_for
 
         self.path = path
+        self.allow_insecure = allow_insecure  # a reload checks the file's mode as the start did
         self.config = config
         self.store = store
         self.poller = Poller(config, store, ingest=ingest_for)
@@ -148,7 +150,8 @@ class Daemon:
         self._fingerprint = current
         loop = asyncio.get_running_loop()
         try:  # validating renders templates and compiles rules: not on the loop
-            config = await loop.run_in_executor(None, load_config, self.path)
+            config = await loop.run_in_executor(None, partial(load_config, self.path,
+                                                              allow_insecure=self.allow_insecure))
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("config not reloaded: %s", problem)
@@ -193,7 +196,7 @@ def _now(config: Config):
     return datetime.now(config.tz)
 
 
-def run_daemon(path: Path, config: Config) -> int:
+def run_daemon(path: Path, config: Config, allow_insecure: bool = False) -> int:
     from crawler.lock import InstanceLock, InstanceLocked
 
     try:
@@ -207,6 +210,6 @@ def run_daemon(path: Path, config: Config) -> int:
         log.error("%s", exc)
         return 1
     try:
-        return run_reactor(lambda: Daemon(path, config, store).run())
+        return run_reactor(lambda: Daemon(path, config, store, allow_insecure=allow_insecure).run())
     finally:
         lock.release()
