@@ -97,7 +97,7 @@ def test_disk_full_then_refetch_marks_no_new_story_as_a_copy_of_an_unrelated_one
 
 def test_a_poll_whose_story_the_locked_store_cannot_take_is_an_error_and_is_fetched_again(site, tmp_path):
     body = ["Locked-store story: iFlytek said domestic computing power matters. " + " ".join(_words(7, 80))]
-    site.add("/news/locked.html", article("Locked store story", body, "2025-06-11T09:30:00+08:00"), delay=1.0)
+    site.add("/news/locked.html", article("Locked store story", body, "2025-06-11T09:30:00+08:00"), delay=2.5)
     site.add("/rss.xml", f"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>T</title><link>{site.base}/</link><description>d</description>
 <item><title>Locked store story</title><link>{site.url('/news/locked.html')}</link></item>
@@ -120,7 +120,7 @@ sources:
                             stdout=subprocess.DEVNULL, text=True)
     holder = sqlite3.connect(db, isolation_level=None)
     try:
-        for _ in range(600):  # the article is being served (1 s): its story is stored after that
+        for _ in range(600):  # the article is being served (2.5 s): its story is stored after that
             if site.hits["/news/locked.html"] or proc.poll() is not None:
                 break
             time.sleep(0.05)
