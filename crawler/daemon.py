@@ -11,6 +11,8 @@ runs in a process pool, store I/O on one thread, delivery on another: the loop o
   reason`. Rules apply from the next story on; stories already stored are never re-alerted.
 - Health: each poll updates the source's health; a change to failing/silent, and the recovery, is one ops
   alert each (to the notifier named in `ops:`), never one per poll.
+- Wall-clock steps: the scheduler (crawler.steady) keeps interval jobs on their real-time pace, recomputes cron
+  jobs from the new local time, and moves stored retry times, so a step neither stops nor doubles anything.
 - SIGTERM/SIGINT: stop scheduling, let running polls finish within `daemon.shutdown_grace`, flush the outbox,
   exit 0. Every write is a transaction, so nothing is half-written; the outbox makes a crash lose nothing.
 """
@@ -53,7 +55,7 @@ class Daemon:
 
     # -- life cycle -------------------------------------------------------------------------------------------
     async def run(self) -> int:
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+        from crawler.steady import SteadyScheduler
 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -62,7 +64,7 @@ class Daemon:
         recovered = await self.delivery.recover()
         if recovered:
             log.warning("%d alerts were being sent when the last run stopped: sending them again", recovered)
-        self.scheduler = AsyncIOScheduler(event_loop=loop, timezone=self.config.tz)
+        self.scheduler = SteadyScheduler(event_loop=loop, timezone=self.config.tz, on_step=self._clock_stepped)
         self.scheduler.start()
         self._schedule(self.config)
         self.scheduler.add_job(self._send, "interval", seconds=self.config.daemon.outbox_every.total_seconds(),
@@ -112,6 +114,11 @@ class Daemon:
             self.scheduler.add_job(self._poll, _trigger(source, config), args=[name], id=job_id,
                                    replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=None,
                                    next_run_time=_now(config))
+
+    def _clock_stepped(self, delta) -> None:
+        """The wall clock stepped (the scheduler has moved its jobs): move stored retry times too, off the loop."""
+        future = asyncio.get_running_loop().run_in_executor(self.poller.io, self.store.shift_retry_times, delta)
+        future.add_done_callback(lambda f: f.exception() and log.error("retry times not shifted: %s", f.exception()))
 
     async def _poll(self, name: str) -> None:
         source = next((s for s in self.config.sources if s.name == name), None)

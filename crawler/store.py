@@ -365,6 +365,20 @@ class Store:
                 out.setdefault(m.story_id, []).append(m)
         return out
 
+    def shift_retry_times(self, delta: timedelta) -> int:
+        """After the wall clock stepped by `delta`: alert retries and failed articles' next tries move with it,
+        so they stay due after the same real time (crawler.steady). Digest and quiet-hour holds are local-time
+        appointments and stay. Returns the rows moved."""
+        moved = 0
+        with self.session.begin() as s:
+            for row in s.scalars(select(Outbox).where(Outbox.status == "pending", Outbox.held.is_(False))):
+                row.next_attempt += delta
+                moved += 1
+            for failed in s.scalars(select(FailedUrl)):
+                failed.next_try += delta
+                moved += 1
+        return moved
+
     def outbox_counts(self) -> dict[str, int]:
         with self.session() as s:
             return dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
