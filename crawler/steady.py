@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.cron import CronTrigger
 
 log = logging.getLogger("newsradar.daemon")
@@ -61,7 +62,7 @@ class SteadyScheduler(AsyncIOScheduler):
 
     def _start_timer(self, wait_seconds: float | None) -> None:
         # never sleep longer than max_wait, so a step back is seen within it (a wakeup costs microseconds)
-        if self.running:
+        if self.state == STATE_RUNNING:  # paused (shutting down) or stopped: no watch needed
             wait_seconds = self.max_wait if wait_seconds is None else min(wait_seconds, self.max_wait)
         super()._start_timer(wait_seconds)
 
