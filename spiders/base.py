@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -62,6 +62,8 @@ class SourceSpider(scrapy.Spider):
         try:
             return list(self.parse_listing(response))
         except ListingError as exc:
+            if isinstance(exc, SizeLimitExceeded):
+                self.size_limit(response.url, str(exc))
             self.source_error(f"{response.url}: {exc}")
         except SystemExit as exc:
             # A parser that calls sys.exit() would leave the reactor wedged and the daemon deaf to SIGTERM.
@@ -72,11 +74,21 @@ class SourceSpider(scrapy.Spider):
         raise NotImplementedError
 
     def _listing_failed(self, failure: Failure) -> None:
+        if _over_size_limit(failure):
+            self.size_limit(failure.request.url, _reason(failure))
         self.source_error(f"{failure.request.url}: {_reason(failure)}")
 
     def source_error(self, message: str) -> None:
         self.logger.warning("source %s failed: %s", self.source["name"], message)
         self.crawler.stats.set_value("newsradar/source_error", message)
+
+    def size_limit(self, url: str, detail: str) -> None:
+        """A response over `fetch.max_bytes` (as sent or decompressed): contained, and a failure of the poll
+        (crawler.fetch.poll._result), so health shows it rather than a healthy poll."""
+        self.logger.warning("source %s: %s is over the size limit: %s", self.source["name"], url, detail)
+        self.crawler.stats.inc_value("newsradar/size_limits")
+        if not self.crawler.stats.get_value("newsradar/size_limit"):
+            self.crawler.stats.set_value("newsradar/size_limit", f"{url}: {detail}")
 
     # -- articles ---------------------------------------------------------------------------------------------
     def _article(self, response: Response) -> Iterable[ArticlePage]:
@@ -96,6 +108,8 @@ class SourceSpider(scrapy.Spider):
             return  # fetched by the next poll
         meta = failure.request.meta
         reason = _reason(failure)
+        if _over_size_limit(failure):
+            self.size_limit(failure.request.url, reason)
         self.logger.info("article %s failed: %s", failure.request.url, reason)
         hint: Hint = meta.get("newsradar_hint") or Hint()
         if hint.title or hint.summary:
@@ -115,6 +129,18 @@ class PollStopped(IgnoreRequest):
 
 class ListingError(ValueError):
     """The source's document is not what its type promises (not a feed, not a sitemap ...)."""
+
+
+class SizeLimitExceeded(ListingError):
+    """A listing document larger than `fetch.max_bytes` once decompressed (a gzip bomb)."""
+
+
+def _over_size_limit(failure: Failure) -> bool:
+    """A download cancelled past DOWNLOAD_MAXSIZE, or a response whose Content-Encoding decompressed past it."""
+    value = failure.value
+    if isinstance(value, DownloadCancelledError):
+        return "max size" in str(value)
+    return isinstance(value, IgnoreRequest) and "DOWNLOAD_MAXSIZE" in str(value)
 
 
 def _reason(failure: Failure) -> str:

@@ -14,10 +14,11 @@ from typing import Any
 
 from lxml import etree
 from scrapy.http import Response
+from scrapy.utils._compression import _DecompressionMaxSizeExceeded  # what gunzip raises past max_size
 from scrapy.utils.gz import gunzip
 
 from crawler.items import Hint
-from spiders.base import ListingError, SourceSpider
+from spiders.base import ListingError, SizeLimitExceeded, SourceSpider
 
 
 class SitemapSpider(SourceSpider):
@@ -26,7 +27,11 @@ class SitemapSpider(SourceSpider):
     def parse_listing(self, response: Response) -> Iterable[Any]:
         body = response.body
         if body[:2] == b"\x1f\x8b":
-            body = gunzip(body, max_size=self.source.get("max_bytes", 10 * 1024 * 1024))
+            limit = self.source.get("max_bytes", 10 * 1024 * 1024)
+            try:
+                body = gunzip(body, max_size=limit)
+            except _DecompressionMaxSizeExceeded:
+                raise SizeLimitExceeded(f"over the size limit: more than {limit} bytes once decompressed") from None
         try:
             root = etree.fromstring(body, etree.XMLParser(recover=True, resolve_entities=False, no_network=True))
         except etree.XMLSyntaxError as exc:

@@ -44,7 +44,8 @@ log = logging.getLogger("newsradar.outbox")
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
-CLAIM_BATCH = 200
+CLAIM_BATCH = 200  # rows claimed (and held `sending`) at a time
+MAX_BATCHES = 500  # per send_due: 100,000 alerts
 
 
 def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow) -> Planner:
@@ -150,9 +151,24 @@ class Sender:
             return [(row, stories[row.story_id]) for row in rows]
 
     def send_due(self) -> SendReport:
+        """Send everything due, CLAIM_BATCH rows at a time, until nothing is due. A batch leaves no row due
+        (each is sent, dead, held or backing off for at least a few seconds), so this ends; MAX_BATCHES bounds
+        it against a clock that does not move."""
         report = SendReport()
+        for _ in range(MAX_BATCHES):
+            claimed = self.claim()
+            if not claimed:
+                break
+            self._send_batch(claimed, report)
+        else:
+            log.warning("outbox: %d batches sent in one go; the rest goes out on the next run", MAX_BATCHES)
+        if report.dead:
+            self._report_dead(report)
+        return report
+
+    def _send_batch(self, claimed: list[tuple[Outbox, Story]], report: SendReport) -> None:
         groups: dict[tuple[str, int], list[tuple[Outbox, Story]]] = {}
-        for row, story in self.claim():
+        for row, story in claimed:
             groups.setdefault((row.notifier, row.target), []).append((row, story))
         for (name, target), group in groups.items():
             notifier = self.config.notifiers.get(name)
@@ -162,9 +178,6 @@ class Sender:
                     self._finish([row], gone, report)
                 continue
             self._send_group(notifier, notifier.url[target], group, report)
-        if report.dead:
-            self._report_dead(report)
-        return report
 
     def _send_group(self, notifier, url: str, group: list[tuple[Outbox, Story]], report: SendReport) -> None:
         now = self.clock()

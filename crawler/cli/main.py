@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("-c", "--config", default="config.yaml", help="config file (default: ./config.yaml)")
     common.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     common.add_argument("--log-format", default="text", choices=["text", "json"])
+    common.add_argument("--allow-insecure-config", action="store_true",
+                        help="use a config file that group or others can write (refused by default)")
 
     p = argparse.ArgumentParser(prog="newsradar", description="Watch finance-news sites; alert once per matching story.")
     p.add_argument("--version", action="version", version=f"newsradar {VERSION}")
@@ -54,8 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from crawler.cli.extract import run_extract
 
         return run_extract(args.inputs, as_json=args.json, workers=args.workers or None)
+    # the one place the CLI reads the environment (besides ${VAR} in the config itself)
+    args.allow_insecure_config = args.allow_insecure_config or os.environ.get("NEWSRADAR_ALLOW_INSECURE_CONFIG") == "1"
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, allow_insecure=args.allow_insecure_config)
     except ConfigError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 2
@@ -75,7 +80,7 @@ def open_store(config: Config):
     from crawler.store.database import Store, StoreError
 
     try:
-        return Store(config.store)
+        return Store(config.store, busy_timeout=config.store_busy_timeout.total_seconds())
     except StoreError as exc:
         print(f"newsradar: {exc}", file=sys.stderr)
         return None
@@ -85,7 +90,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     if not args.once:
         from crawler.run.daemon import run_daemon
 
-        return run_daemon(Path(args.config), config)
+        return run_daemon(Path(args.config), config, allow_insecure=args.allow_insecure_config)
     store = open_store(config)
     if store is None:
         return 1

@@ -14,7 +14,9 @@ path in `store` is relative to the config file, not to the working directory.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -193,6 +195,7 @@ class Daemon(_Model):
 
 class Config(_Model):
     store: str = "sqlite:///newsradar.db"
+    store_busy_timeout: Duration = timedelta(seconds=10)
     timezone: str = "UTC"
     max_age: Duration = timedelta(days=2)
     dedupe_window: Duration = timedelta(days=7)
@@ -249,13 +252,31 @@ class ConfigError(ValueError):
         super().__init__("\n".join(problems))
 
 
-def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
+def load_config(path: str | Path, env: dict[str, str] | None = None, *, allow_insecure: bool = False) -> Config:
+    """Read, expand and validate a config file. A file that group or others can write is refused unless
+    `allow_insecure` (it holds notifier credentials and decides what is fetched: whoever can edit it can read
+    the credentials out or point newsradar anywhere)."""
     path = Path(path)
+    if not allow_insecure:
+        check_file_mode(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read config: {exc}"]) from None
     return parse_config(text, path, env)
+
+
+def check_file_mode(path: Path) -> None:
+    """ConfigError if the file is writable by group or others (as urlwatch refuses); POSIX only."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # reading it reports the problem
+    if os.name == "posix" and mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ConfigError([
+            f"{path}: refusing a config that group or others can write (mode {stat.S_IMODE(mode):04o}): it holds "
+            f"notifier credentials and decides what is fetched. Fix it with `chmod go-w {path}`, or override with "
+            f"--allow-insecure-config or NEWSRADAR_ALLOW_INSECURE_CONFIG=1"])
 
 
 def parse_config(text: str, path: Path, env: dict[str, str] | None = None) -> Config:

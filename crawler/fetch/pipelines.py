@@ -5,7 +5,9 @@ trafilatura and canonicalisation never run on the reactor thread (nor are they i
 the poll's `ingest` function on the single store thread (SQLite has one writer; the reactor never blocks on
 I/O), which dedupes, stores, matches and queues alerts in one transaction (crawler.store.Store.add_story).
 A `FetchFailure` is recorded so the article is not refetched on every poll. Nothing here raises past an item:
-a page that breaks extraction is logged and recorded, and the poll goes on.
+a page that breaks extraction is logged and recorded, and the poll goes on. A story that could not be stored
+(database locked, disk full, any error) is rolled back whole and makes the poll an error, so nothing of the
+poll is taken as done: the listing's validators are kept and the next poll fetches the story again.
 """
 
 from __future__ import annotations
@@ -49,15 +51,32 @@ class StorePipeline(_PollPipeline):
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         loop = asyncio.get_running_loop()
         if isinstance(item, FetchFailure):
-            await loop.run_in_executor(self.ctx.io, self.ctx.store.record_failure, item.url, item.source, item.error)
+            try:
+                await loop.run_in_executor(self.ctx.io, self.ctx.store.record_failure, item.url, item.source,
+                                           item.error)
+            except Exception as exc:
+                self._store_failed(item.url, exc)
             self.ctx.stats_inc("newsradar/failures")
             raise DropItem(f"no story at {item.url}: {item.error}", log_level="INFO")
         if not isinstance(item, NewStory):
             return item
-        added = await loop.run_in_executor(self.ctx.io, self.ctx.ingest, item)
+        try:
+            added = await loop.run_in_executor(self.ctx.io, self.ctx.ingest, item)
+        except Exception as exc:  # locked, disk full, any error: rolled back whole; the poll is not clean
+            self._store_failed(item.url, exc)
+            raise DropItem(f"story at {item.url} not stored: {exc}", log_level="ERROR") from exc
         self.ctx.stats_inc(f"newsradar/stories_{added.status}")
         self.ctx.stats_inc("newsradar/alerts", len(added.outbox_ids))
         if added.stale:
             self.ctx.stats_inc("newsradar/stale")
             log.info("not alerted: %s (%s)", item.url, added.not_alerted)
         return item
+
+    def _store_failed(self, url: str, exc: Exception) -> None:
+        """A write that failed makes the poll an error (crawler.fetch.poll._result): its validators are not saved,
+        so the next poll fetches the listing again and, with it, every story that was not stored."""
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        log.error("store failed for %s: %s", url, message)
+        self.ctx.stats_inc("newsradar/store_errors")
+        if not self.ctx.crawler.stats.get_value("newsradar/store_error"):
+            self.ctx.crawler.stats.set_value("newsradar/store_error", f"{url}: {message}")

@@ -7,8 +7,9 @@ one store thread for every database call (I/O; SQLite has one writer). `run --on
 `Poller`; the daemon just calls `poll` on a schedule.
 
 A poll's outcome is a `PollResult`: ok or the source's error (DNS, HTTP status, timeout, not a feed, selector
-matching nothing), and counts of new, duplicate and known stories, failures and alerts. Validators for
-conditional GET are saved only after a clean poll.
+matching nothing, or a story the store failed to write), and counts of new, duplicate and known stories,
+failures and alerts. Validators for conditional GET are saved only after a clean poll: one in which every story
+found was stored.
 """
 
 from __future__ import annotations
@@ -241,6 +242,13 @@ def spider_args(config: Config, source: Source) -> dict[str, Any]:
 
 def _result(name: str, stats: dict[str, Any]) -> PollResult:
     error = stats.get("newsradar/source_error")
+    store_errors = stats.get("newsradar/store_errors", 0)
+    if store_errors:  # a poll is clean only if every story it found was stored
+        first = stats.get("newsradar/store_error")
+        error = f"{store_errors} not stored (store error: {first})" + (f"; {error}" if error else "")
+    size_limits = stats.get("newsradar/size_limits", 0)
+    if size_limits and not error:  # contained, but not a healthy poll: health shows which URL
+        error = f"{size_limits} over the size limit ({stats.get('newsradar/size_limit')})"
     not_modified = bool(stats.get("newsradar/not_modified"))
     if not error and not not_modified and not stats.get("newsradar/listings"):
         error = f"no listing response (finish reason: {stats.get('finish_reason', 'unknown')})"

@@ -11,6 +11,8 @@ runs in a process pool, store I/O on one thread, delivery on another: the loop o
   reason`. Rules apply from the next story on; stories already stored are never re-alerted.
 - Health: each poll updates the source's health; a change to failing/silent, and the recovery, is one ops
   alert each (to the notifier named in `ops:`), never one per poll.
+- Wall-clock steps: the scheduler (crawler.run.steady) keeps interval jobs on their real-time pace, recomputes cron
+  jobs from the new local time, and moves stored retry times, so a step neither stops nor doubles anything.
 - SIGTERM/SIGINT: stop scheduling, let running polls finish within `daemon.shutdown_grace`, flush the outbox,
   exit 0. Every write is a transaction, so nothing is half-written; the outbox makes a crash lose nothing.
 """
@@ -21,6 +23,7 @@ import asyncio
 import hashlib
 import logging
 import signal
+from functools import partial
 from pathlib import Path
 
 from crawler.config.model import Config, ConfigError, Source, load_config
@@ -32,10 +35,11 @@ log = logging.getLogger("newsradar.daemon")
 
 
 class Daemon:
-    def __init__(self, path: Path, config: Config, store: Store):
+    def __init__(self, path: Path, config: Config, store: Store, allow_insecure: bool = False):
         from crawler.run.wiring import Dispatcher, ingest_for
 
         self.path = path
+        self.allow_insecure = allow_insecure  # a reload checks the file's mode as the start did
         self.config = config
         self.store = store
         self.poller = Poller(config, store, ingest=ingest_for)
@@ -48,7 +52,7 @@ class Daemon:
 
     # -- life cycle -------------------------------------------------------------------------------------------
     async def run(self) -> int:
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+        from crawler.run.steady import SteadyScheduler
 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -57,7 +61,7 @@ class Daemon:
         recovered = await self.delivery.recover()
         if recovered:
             log.warning("%d alerts were being sent when the last run stopped: sending them again", recovered)
-        self.scheduler = AsyncIOScheduler(event_loop=loop, timezone=self.config.tz)
+        self.scheduler = SteadyScheduler(event_loop=loop, timezone=self.config.tz, on_step=self._clock_stepped)
         self.scheduler.start()
         self._schedule(self.config)
         self.scheduler.add_job(self._send, "interval", seconds=self.config.daemon.outbox_every.total_seconds(),
@@ -109,6 +113,11 @@ class Daemon:
                                    replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=None,
                                    next_run_time=_now(config))
 
+    def _clock_stepped(self, delta) -> None:
+        """The wall clock stepped (the scheduler has moved its jobs): move stored retry times too, off the loop."""
+        future = asyncio.get_running_loop().run_in_executor(self.poller.io, self.store.shift_retry_times, delta)
+        future.add_done_callback(lambda f: f.exception() and log.error("retry times not shifted: %s", f.exception()))
+
     async def _poll(self, name: str) -> None:
         source = next((s for s in self.config.sources if s.name == name), None)
         if source is None or self.stopping.is_set():
@@ -143,7 +152,8 @@ class Daemon:
         self._fingerprint = current
         loop = asyncio.get_running_loop()
         try:  # validating renders templates and compiles rules: not on the loop
-            config = await loop.run_in_executor(None, load_config, self.path)
+            config = await loop.run_in_executor(None, partial(load_config, self.path,
+                                                              allow_insecure=self.allow_insecure))
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("config not reloaded: %s", problem)
@@ -193,11 +203,11 @@ def _now(config: Config):
     return datetime.now(config.tz)
 
 
-def run_daemon(path: Path, config: Config) -> int:
+def run_daemon(path: Path, config: Config, allow_insecure: bool = False) -> int:
     from crawler.run.lock import InstanceLock, InstanceLocked
 
     try:
-        store = Store(config.store)
+        store = Store(config.store, busy_timeout=config.store_busy_timeout.total_seconds())
     except StoreError as exc:
         log.error("%s", exc)
         return 1
@@ -207,6 +217,6 @@ def run_daemon(path: Path, config: Config) -> int:
         log.error("%s", exc)
         return 1
     try:
-        return run_reactor(lambda: Daemon(path, config, store).run())
+        return run_reactor(lambda: Daemon(path, config, store, allow_insecure=allow_insecure).run())
     finally:
         lock.release()

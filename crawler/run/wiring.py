@@ -61,8 +61,12 @@ class Dispatcher:
 
         loop = asyncio.get_running_loop()
         found = result.new + result.duplicates  # a source that yields syndicated copies is not silent
-        change = await loop.run_in_executor(io, partial(record, self.store, self.config, source, result.ok,
-                                                        result.error, found))
+        try:
+            change = await loop.run_in_executor(io, partial(record, self.store, self.config, source, result.ok,
+                                                            result.error, found))
+        except Exception as exc:  # the store locked or full: the poll line already said what the poll did
+            log.error("health of %s not recorded: %s: %s", source.name, type(exc).__name__, exc)
+            return
         if change is not None:
             log.warning("health: %s", change.message)
             await self.ops(f"newsradar: {change.message}")

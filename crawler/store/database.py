@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -197,19 +198,43 @@ class StoreError(RuntimeError):
     pass
 
 
+# How long a SQLite writer waits for another writer's lock before the write fails ("database is locked").
+BUSY_TIMEOUT = 10.0
+
+
+class Sessions:
+    """`store.session()` opens a read session; `store.session.begin()` a write transaction. On SQLite a write
+    transaction is `BEGIN IMMEDIATE`: it takes the write lock up front, waiting up to the busy timeout for
+    another writer, instead of upgrading a read snapshot later (an upgrade that loses a race fails at once with
+    SQLITE_BUSY, without waiting). Elsewhere both are plain sessions."""
+
+    def __init__(self, read: sessionmaker, write: sessionmaker):
+        self._read, self._write = read, write
+
+    def __call__(self, **kw: Any) -> Session:
+        return self._read(**kw)
+
+    def begin(self) -> Any:
+        return self._write.begin()
+
+
 class Store:
-    def __init__(self, url: str, *, create: bool = True):
+    def __init__(self, url: str, *, create: bool = True, busy_timeout: float = BUSY_TIMEOUT):
         try:
             # pre-ping: a daemon's PostgreSQL connections outlive server restarts; SQLite has nothing to ping
             self.engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+            writer = self.engine
             if self.engine.dialect.name == "sqlite":
-                event.listen(self.engine, "connect", _sqlite_pragmas)
+                event.listen(self.engine, "connect", partial(_sqlite_pragmas, busy_ms=int(busy_timeout * 1000)))
+                event.listen(self.engine, "begin", _sqlite_begin)
+                writer = self.engine.execution_options(newsradar_write=True)
             if create:
-                Base.metadata.create_all(self.engine)
-                _add_columns(self.engine)
+                Base.metadata.create_all(writer)
+                _add_columns(writer)
         except (SQLAlchemyError, ValueError, ImportError) as exc:
             raise StoreError(f"cannot open store {_masked(url)}: {exc}") from exc
-        self.session = sessionmaker(self.engine, expire_on_commit=False)
+        self.session = Sessions(sessionmaker(self.engine, expire_on_commit=False),
+                                sessionmaker(writer, expire_on_commit=False))
         # SimHashes of the originals first seen within the dedupe window, oldest first: scanned in memory rather
         # than read back from the database for every new story. One process writes a store (crawler.run.lock).
         self._window: deque[tuple[int, datetime, int]] | None = None
@@ -269,44 +294,51 @@ class Store:
                 if not new.key:
                     self._add_aliases(s, urls, hit)
                 return Added("known", hit)
-            story_url = new.url
-            if new.key:
-                taken = set(s.scalars(select(StoryUrl.url).where(StoryUrl.url.in_(urls))))
-                story_url = new.url if new.url not in taken else new.key
-                urls = list(dict.fromkeys([new.key, *(u for u in urls if u not in taken)]))
-            # A disclosure is never a syndicated copy: the exchange's id decides.
-            original = None if new.origin == "disclosure" else self._find_copy(s, new, text_hash, sim, now - window)
-            published = to_naive_utc(new.published) if new.published else now
-            offset = None
-            if new.published is not None and new.published.tzinfo is not None:
-                offset = int(new.published.utcoffset().total_seconds() // 60)
-            first_seen = new.date_is_first_seen or new.published is None
-            story = Story(
-                url=story_url, source=new.source, title=new.title, text=new.text, lang=new.lang,
-                published=published, published_offset=offset, date_is_first_seen=first_seen,
-                date_source=new.date_source or ("first-seen" if first_seen else None), date_note=new.date_note,
-                first_seen=now, content_hash=text_hash, simhash=sim,
-                duplicate_of=original.id if original else None, origin=new.origin,
-                tickers=list(new.tickers) if new.tickers else None, company=new.company,
-                category=new.category, doc_url=new.doc_url,
-            )
-            s.add(story)
+            added = self._insert(s, new, urls, text_hash, sim, now, window, plan)
+        # only now, committed: a rolled-back story (disk full, locked) never enters the window, where its id
+        # (which SQLite reuses) would later make an unrelated story look like its copy
+        if sim is not None and added.status == "new" and self._window is not None:
+            self._window.append((added.story_id, now, sim))
+        return added
+
+    def _insert(self, s: Session, new: NewStory, urls: list[str], text_hash: str, sim: int | None,
+                now: datetime, window: timedelta, plan: Planner | None) -> Added:
+        story_url = new.url
+        if new.key:
+            taken = set(s.scalars(select(StoryUrl.url).where(StoryUrl.url.in_(urls))))
+            story_url = new.url if new.url not in taken else new.key
+            urls = list(dict.fromkeys([new.key, *(u for u in urls if u not in taken)]))
+        # A disclosure is never a syndicated copy: the exchange's id decides.
+        original = None if new.origin == "disclosure" else self._find_copy(s, new, text_hash, sim, now - window)
+        published = to_naive_utc(new.published) if new.published else now
+        offset = None
+        if new.published is not None and new.published.tzinfo is not None:
+            offset = int(new.published.utcoffset().total_seconds() // 60)
+        first_seen = new.date_is_first_seen or new.published is None
+        story = Story(
+            url=story_url, source=new.source, title=new.title, text=new.text, lang=new.lang,
+            published=published, published_offset=offset, date_is_first_seen=first_seen,
+            date_source=new.date_source or ("first-seen" if first_seen else None), date_note=new.date_note,
+            first_seen=now, content_hash=text_hash, simhash=sim,
+            duplicate_of=original.id if original else None, origin=new.origin,
+            tickers=list(new.tickers) if new.tickers else None, company=new.company,
+            category=new.category, doc_url=new.doc_url,
+        )
+        s.add(story)
+        s.flush()
+        self._add_aliases(s, urls, story.id)
+        added = Added("duplicate" if original else "new", story.id, original.id if original else None)
+        if plan is not None:
+            already = set()
+            if original is not None:
+                already = set(s.scalars(select(Match.rule).where(Match.story_id == original.id)))
+            matches, rows = plan(story, already)
+            s.add_all(matches)
+            s.add_all(rows)
             s.flush()
-            self._add_aliases(s, urls, story.id)
-            added = Added("duplicate" if original else "new", story.id, original.id if original else None)
-            if sim is not None and original is None and self._window is not None:
-                self._window.append((story.id, now, sim))  # committed with the story below, or rolled back
-            if plan is not None:
-                already = set()
-                if original is not None:
-                    already = set(s.scalars(select(Match.rule).where(Match.story_id == original.id)))
-                matches, rows = plan(story, already)
-                s.add_all(matches)
-                s.add_all(rows)
-                s.flush()
-                added.outbox_ids = [r.id for r in rows]
-                added.not_alerted = story.not_alerted
-            return added
+            added.outbox_ids = [r.id for r in rows]
+            added.not_alerted = story.not_alerted
+        return added
 
     @staticmethod
     def _add_aliases(s: Session, urls: list[str], story_id: int) -> None:
@@ -369,6 +401,20 @@ class Store:
                 out.setdefault(m.story_id, []).append(m)
         return out
 
+    def shift_retry_times(self, delta: timedelta) -> int:
+        """After the wall clock stepped by `delta`: alert retries and failed articles' next tries move with it,
+        so they stay due after the same real time (crawler.run.steady). Digest and quiet-hour holds are local-time
+        appointments and stay. Returns the rows moved."""
+        moved = 0
+        with self.session.begin() as s:
+            for row in s.scalars(select(Outbox).where(Outbox.status == "pending", Outbox.held.is_(False))):
+                row.next_attempt += delta
+                moved += 1
+            for failed in s.scalars(select(FailedUrl)):
+                failed.next_try += delta
+                moved += 1
+        return moved
+
     def outbox_counts(self) -> dict[str, int]:
         with self.session() as s:
             return dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
@@ -403,13 +449,21 @@ def _masked(url: str) -> str:
         return url.split("@")[-1]
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL lets the CLI read while the daemon writes; busy_timeout waits instead of failing on a brief lock.
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, busy_ms: int) -> None:
+    # WAL lets the CLI read while the daemon writes; busy_timeout waits instead of failing on a held lock.
     # synchronous=NORMAL in WAL mode: a killed process loses no committed transaction (only a power cut can
-    # lose the last few), and a commit costs no fsync.
+    # lose the last few), and a commit costs no fsync. isolation_level=None: the driver issues no BEGIN of
+    # its own, so _sqlite_begin decides how each transaction starts (SQLAlchemy's documented pysqlite recipe).
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={busy_ms}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # a write transaction takes the write lock first (waiting up to busy_timeout); a read one never blocks
+    write = conn.get_execution_options().get("newsradar_write")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

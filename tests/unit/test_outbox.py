@@ -243,3 +243,13 @@ def test_the_backlog_threshold_is_per_notifier(tmp_path, http_receiver, clock):
                                    extra="    backlog: 3")
     report = sender.send_due()
     assert report.sent == 4 and report.messages == 1, "4 due > backlog 3: one digest"
+
+
+def test_everything_due_goes_out_in_batches_in_one_send(tmp_path, http_receiver, clock):
+    """More than one claim batch (200) due: `run --once` and the daemon's send both leave nothing due."""
+    config, store, sender = _setup(tmp_path, f"json://127.0.0.1:{http_receiver.port}/hook", clock, n=230,
+                                   extra="    backlog: 1000")
+    report = sender.send_due()
+    assert report.sent == 230 and report.messages == 230
+    assert {r.status for r in _rows(store)} == {"sent"}
+    assert len(http_receiver.requests) == 230, "each alert delivered once"
