@@ -97,7 +97,7 @@ class Source(_Model):
     @field_validator("url")
     @classmethod
     def _http_url(cls, v: str) -> str:
-        if not re.match(r"^(https?|file)://", v):
+        if not re.match(r"^https?://", v, re.I):
             raise ValueError(f"'{v}' is not an http(s) URL")
         return v
 

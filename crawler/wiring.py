@@ -62,7 +62,7 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         found = result.new + result.duplicates  # a source that yields syndicated copies is not silent
         change = await loop.run_in_executor(io, partial(record, self.store, self.config, source, result.ok,
-                                                        result.error, found))
+                                                        result.error, found, result.throttled))
         if change is not None:
             log.warning("health: %s", change.message)
             await self.ops(f"newsradar: {change.message}")
