@@ -68,6 +68,7 @@ fetch: {{delay: 0s}}
 sources:
   - name: wire
     type: html
+    allow_private: true
     url: {site.url('/wire/')}
     links: "a.headline"
 rules:

@@ -46,6 +46,7 @@ fetch: {{delay: 0s, concurrency: {concurrency}, per_domain: {per_domain}}}
 sources:
   - name: bench
     type: html
+    allow_private: true
     url: {base}/index.html
     links: "a.headline"
     allow_private: true

@@ -74,6 +74,7 @@ daemon: {{shutdown_grace: 10s}}
 sources:
   - name: wire
     type: html
+    allow_private: true
     url: {site.url('/wire/')}
     links: "a.headline"
     every: {every:g}s

@@ -74,7 +74,7 @@ def main() -> int:
             config.write_text(f"""store: sqlite:///store.db
 fetch: {{delay: 0s}}
 sources:
-  - {{name: feed, type: feed, url: "{site.url('/rss.xml')}", every: 1s, jitter: 0s}}
+  - {{name: feed, type: feed, allow_private: true, url: "{site.url('/rss.xml')}", every: 1s, jitter: 0s}}
 """)
             subprocess.run([sys.executable, "-m", "crawler", "run", "--once", "-c", str(config)], env=ENV,
                            capture_output=True, check=True)  # stores the article: later polls are 304s

@@ -93,8 +93,8 @@ class NewsSite:
 def write_config(workdir: Path, site: Site, hook: HTTPReceiver, every: float) -> Path:
     sources = {"feed": ("feed", "/rss.xml", ""), "listing": ("html", "/markets/", '\n    links: "a.headline"'),
                "sitemap": ("sitemap", "/sitemap.xml", "")}
-    text = "".join(f"\n  - name: {name}\n    type: {kind}\n    url: {site.url(path)}\n    every: {every:g}s\n"
-                   f"    jitter: 0s{extra}" for name, (kind, path, extra) in sources.items())
+    text = "".join(f"\n  - name: {name}\n    type: {kind}\n    allow_private: true\n    url: {site.url(path)}\n"
+                   f"    every: {every:g}s\n    jitter: 0s{extra}" for name, (kind, path, extra) in sources.items())
     config = workdir / "config.yaml"
     config.write_text(f"""store: sqlite:///{workdir / 'store.db'}
 fetch: {{timeout: 5s}}

@@ -6,7 +6,8 @@ middleware can send the stored validators; a `304` means nothing changed and yie
 becomes a request marked `newsradar_article`, which the known-URL middleware drops when the store already has it.
 Errors are results: a source that cannot be fetched or parsed sets the `newsradar/source_error` stat (the
 poll records it); an article that cannot be fetched yields a `FetchFailure`, or, when the listing carried a
-title or summary, an `ArticlePage` without a body so the story is kept from the listing.
+title or summary, an `ArticlePage` without a body so the story is kept from the listing. An article request that
+lands on one of the source's listing pages (a link or redirect back to it) is not a story and yields nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urldefrag
 
 import scrapy
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
@@ -31,6 +33,7 @@ class SourceSpider(scrapy.Spider):
         super().__init__(name=f"source:{source['name']}", **kwargs)
         self.source = dict(source)
         self.clock = clock or _utcnow  # injectable, so freshness cuts are testable without today's date
+        self.listing_urls: set[str] = {urldefrag(self.source["url"])[0]}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         yield self.listing_request(self.source["url"])
@@ -55,6 +58,7 @@ class SourceSpider(scrapy.Spider):
 
     # -- listing ----------------------------------------------------------------------------------------------
     def _listing(self, response: Response) -> Iterable[Any]:
+        self.listing_urls.update(urldefrag(u)[0] for u in (response.url, getattr(response.request, "url", response.url)))
         if response.status == 304:
             self.crawler.stats.inc_value("newsradar/not_modified")
             return []
@@ -92,6 +96,11 @@ class SourceSpider(scrapy.Spider):
 
     # -- articles ---------------------------------------------------------------------------------------------
     def _article(self, response: Response) -> Iterable[ArticlePage]:
+        if urldefrag(response.url)[0] in self.listing_urls:
+            self.logger.info("article link %s leads to the listing page %s: not a story",
+                             response.meta["newsradar_link"], response.url)
+            self.crawler.stats.inc_value("newsradar/links_ignored")
+            return
         content_type = response.headers.get(b"Content-Type")
         yield ArticlePage(
             source=self.source["name"],
@@ -104,8 +113,8 @@ class SourceSpider(scrapy.Spider):
         )
 
     def _article_failed(self, failure: Failure) -> Iterable[ArticlePage | FetchFailure]:
-        if failure.check(PollStopped):
-            return  # fetched by the next poll
+        if failure.check(PollStopped) or getattr(failure.value, "retry_next_poll", False):
+            return  # fetched by the next poll (stopped poll, host asking to wait)
         meta = failure.request.meta
         reason = _reason(failure)
         if _over_size_limit(failure):
@@ -124,7 +133,10 @@ def _utcnow() -> datetime:
 
 
 class PollStopped(IgnoreRequest):
-    """A request dropped because its poll was stopped (timeout, shutdown): not a failure of the article."""
+    """A request dropped because its poll was stopped (timeout, shutdown): not a failure of the article.
+    Any exception with a true `retry_next_poll` attribute is treated the same (crawler.fetch.throttle.HostThrottled)."""
+
+    retry_next_poll = True
 
 
 class ListingError(ValueError):

@@ -177,7 +177,8 @@ def status(args: argparse.Namespace, config: Config) -> int:
             "name": src.name, "type": src.type, "schedule": src.cron or f"every {_human(src.every)}",
             "enabled": src.enabled, "health": h.state if h else "never polled",
             "last_poll": _iso(h.last_poll if h else None), "last_success": _iso(h.last_success if h else None),
-            "last_error": h.last_error if h and h.failures else None, "failures": h.failures if h else 0,
+            "last_error": h.last_error if h and (h.failures or h.state == "throttled") else None,
+            "failures": h.failures if h else 0,
             "stories": h.stories if h else 0, "next_run": _iso(max(next_run, now) if next_run else None),
             "silent_after": _human(silent_after(config, src)),
         })

@@ -125,7 +125,7 @@ class Source(_Model):
     @field_validator("url", "base_url")
     @classmethod
     def _http_url(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^(https?|file)://", v):
+        if v is not None and not re.match(r"^https?://", v, re.I):
             raise ValueError(f"'{v}' is not an http(s) URL")
         return v
 

@@ -45,11 +45,14 @@ class PollResult:
     alerts: int = 0
     stale: int = 0  # matched rules but older than max_age: stored, not alerted (`items --json` says why)
     not_modified: bool = False
+    throttled: bool = False  # the host asked to wait (Retry-After): an error of this poll, not a failing source
     ms: int = 0
 
     @property
     def status(self) -> str:
-        return "error" if not self.ok else ("not-modified" if self.not_modified else "ok")
+        if not self.ok:
+            return "throttled" if self.throttled else "error"
+        return "not-modified" if self.not_modified else "ok"
 
 
 @dataclass
@@ -154,7 +157,9 @@ class Poller:
             result = _result(source.name, crawler.stats.get_stats())
             if timed_out:
                 result.ok, result.error = False, f"poll timed out after {self.config.fetch.poll_timeout}"
-            if result.ok and ctx.fresh_validators:
+            # Articles held back by a Retry-After pause must be found again: a 304 next time would hide them.
+            held_back = crawler.stats.get_value("newsradar/throttled_requests")
+            if result.ok and ctx.fresh_validators and not held_back:
                 await loop.run_in_executor(self.io, self.store.save_validators, source.name, ctx.fresh_validators)
         except (Exception, SystemExit) as exc:  # one source's poll never takes the others (or the process) down
             log.exception("poll of %s crashed", source.name)
@@ -263,6 +268,7 @@ def _result(name: str, stats: dict[str, Any]) -> PollResult:
         alerts=stats.get("newsradar/alerts", 0),
         stale=stats.get("newsradar/stale", 0),
         not_modified=not_modified and not stats.get("newsradar/listings"),
+        throttled=error is not None and bool(stats.get("newsradar/throttled")),
     )
 
 

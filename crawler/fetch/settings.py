@@ -46,6 +46,8 @@ def scrapy_settings(config: Config) -> dict[str, Any]:
         "DOWNLOAD_DELAY": fetch.delay.total_seconds(),
         "DOWNLOAD_DELAY_JITTER": 0.5,
         "RETRY_TIMES": fetch.retries,
+        # No 429: a host that says "too many requests" is not asked again within the poll (crawler.fetch.throttle).
+        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408],
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,  # Scrapy 2.19 would start a code-running HTTP server per crawler
@@ -54,12 +56,18 @@ def scrapy_settings(config: Config) -> dict[str, Any]:
         "HTTPCACHE_ENABLED": False,
         "DNS_TIMEOUT": 15,
         "REDIRECT_MAX_TIMES": 5,
+        "DNSCACHE_ENABLED": True,  # the fetch guard checks the address the connection then takes from this cache
+        # Only http(s) is ever fetched (crawler.fetch.guard): no handler reads local files or other schemes.
+        "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
         "ITEM_PIPELINES": {
             "crawler.fetch.pipelines.ExtractPipeline": 100,
             "crawler.fetch.pipelines.StorePipeline": 200,
         },
         "SPIDER_MIDDLEWARES": {"crawler.fetch.middlewares.KnownUrlMiddleware": 900},
         "DOWNLOADER_MIDDLEWARES": {
+            "crawler.fetch.guard.FetchGuardMiddleware": 50,
+            "crawler.fetch.throttle.ThrottleMiddleware": 55,
+            "crawler.fetch.throttle.RetryAfterMiddleware": 590,  # sees a 429/503 before the retry middleware (550)
             "crawler.fetch.robots.CachedRobotsTxtMiddleware": 100,
             "crawler.fetch.middlewares.ConditionalGetMiddleware": 560,
         },

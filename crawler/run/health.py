@@ -1,5 +1,6 @@
-"""Source health: a source is `ok`, `failing` (N consecutive errors) or `silent` (no new story for longer than
-it should be quiet). The operator hears of each change of state once, and once of the recovery, never per poll.
+"""Source health: a source is `ok`, `failing` (N consecutive errors), `silent` (no new story for longer than
+it should be quiet) or `throttled` (its host asked to wait with Retry-After: not an error, no ops alert). The
+operator hears of each change of state once, and once of the recovery, never per poll.
 
 `assess(health, result, now, ...)` is pure: it updates the health record from one poll's result and returns the
 state change, if any. Defaults: `failing` after `health.failing_after` (3) errors in a row; `silent` after
@@ -31,10 +32,15 @@ def silent_after(config: Config, source: Source) -> timedelta:
 
 
 def assess(h: SourceHealth, ok: bool, error: str | None, new: int, now: datetime, failing_after: int,
-           quiet_limit: timedelta) -> Change | None:
+           quiet_limit: timedelta, throttled: bool = False) -> Change | None:
     old = h.state or "ok"
     h.polls = (h.polls or 0) + 1
     h.last_poll = now
+    if throttled and not ok:  # the host asked to wait: neither a failure nor a success; no ops alert
+        h.last_error = (error or "throttled")[:2000]
+        h.state = "throttled"
+        return None
+    was_failing = (h.failures or 0) >= failing_after
     if h.last_new_story is None and h.polls == 1:
         h.last_new_story = now  # the clock for `silent` starts at the first poll
     if ok:
@@ -48,8 +54,8 @@ def assess(h: SourceHealth, ok: bool, error: str | None, new: int, now: datetime
     else:
         h.failures = (h.failures or 0) + 1
         h.last_error = (error or "error")[:2000]
-        h.state = "failing" if h.failures >= failing_after else (old if old != "silent" else "silent")
-    if h.state == old:
+        h.state = "failing" if h.failures >= failing_after else ("ok" if old == "throttled" else old)
+    if h.state == old or (old == "throttled" and h.state == "ok" and not was_failing):
         return None
     if h.state == "failing":
         msg = f"source {h.source} is failing: {h.failures} errors in a row; last: {h.last_error}"
@@ -60,7 +66,8 @@ def assess(h: SourceHealth, ok: bool, error: str | None, new: int, now: datetime
     return Change(h.source, old, h.state, msg)
 
 
-def record(store: Store, config: Config, source: Source, ok: bool, error: str | None, new: int) -> Change | None:
+def record(store: Store, config: Config, source: Source, ok: bool, error: str | None, new: int,
+           throttled: bool = False) -> Change | None:
     """Update the source's stored health from one poll; the change of state, if any. Blocking (store I/O)."""
     return store.update_health(source.name, lambda h: assess(
-        h, ok, error, new, utcnow(), config.health.failing_after, silent_after(config, source)))
+        h, ok, error, new, utcnow(), config.health.failing_after, silent_after(config, source), throttled))

@@ -63,7 +63,7 @@ class Dispatcher:
         found = result.new + result.duplicates  # a source that yields syndicated copies is not silent
         try:
             change = await loop.run_in_executor(io, partial(record, self.store, self.config, source, result.ok,
-                                                            result.error, found))
+                                                            result.error, found, result.throttled))
         except Exception as exc:  # the store locked or full: the poll line already said what the poll did
             log.error("health of %s not recorded: %s: %s", source.name, type(exc).__name__, exc)
             return

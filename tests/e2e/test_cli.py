@@ -51,7 +51,7 @@ notifiers:
   busy:
     url: "json://127.0.0.1:{busy}/busy"
 """
-BROKEN = "  - name: broken\n    type: feed\n    url: {base}/500.xml\n"
+BROKEN = "  - name: broken\n    type: feed\n    allow_private: true\n    url: {base}/500.xml\n"
 SOURCES = {"deep-feed", "markets", "news-sitemap", "broken"}
 DEAD, PENDING = 4, 3  # iflytek: 4 stories -> dead-end; compute (gbk, big5) + cambricon (mislabelled) -> busy
 BANK_TEXT = "Shares of a bank rose on Tuesday after it reported higher quarterly profit and raised its dividend."
@@ -321,8 +321,9 @@ fetch: {{delay: 0s, timeout: 5s}}
 daemon: {{shutdown_grace: 10s}}
 metrics: {{port: {port}}}
 sources:
-  - {{name: markets, type: html, url: "{site.url('/markets/')}", links: a.headline, every: 1s, jitter: 0s}}
-  - {{name: broken, type: feed, url: "{site.url('/500.xml')}", every: 1s, jitter: 0s}}
+  - {{name: markets, type: html, url: "{site.url('/markets/')}", links: a.headline, every: 1s, jitter: 0s,
+      allow_private: true}}
+  - {{name: broken, type: feed, url: "{site.url('/500.xml')}", every: 1s, jitter: 0s, allow_private: true}}
 """)
     log = tmp_path / "daemon.log"
     with log.open("w") as err:

@@ -75,6 +75,7 @@ sources:
     links: "a.headline"
     every: 1s
     jitter: 0s
+    allow_private: true
 {extra}
 watchlists:
   watch: {terms}
@@ -189,6 +190,7 @@ def test_a_spider_calling_sys_exit_does_not_take_the_daemon_down(site, http_rece
     _listing(site, [_story(site, "/n/1.html", "iFlytek story")])
     extra = f"""  - name: rogue
     type: html
+    allow_private: true
     url: {site.url('/markets/')}
     links: "a.headline"
     every: 1s
@@ -212,7 +214,7 @@ def test_sigterm_stops_a_long_poll_after_the_grace_period(site, http_receiver, t
 fetch: {{delay: 0s, per_domain: 1}}
 daemon: {{shutdown_grace: 2s}}
 sources:
-  - {{name: slow, type: html, url: "{site.url('/slow/')}", links: a.headline, every: 1h}}
+  - {{name: slow, type: html, allow_private: true, url: "{site.url('/slow/')}", links: a.headline, every: 1h}}
 rules: [{{name: r, any: [iFlytek], notify: [hook]}}]
 notifiers: {{hook: {{url: "json://127.0.0.1:{http_receiver.port}/alerts"}}}}
 """)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import items, newsradar
-from tests.support.newssite import SIDEBAR_ONLY, STORIES, publish_site, site_config, syndicate
+from tests.support.newssite import SIDEBAR_ONLY, STORIES, article, publish_site, site_config, syndicate
 
 
 def _setup(site, tmp_path: Path, extra: str = "") -> Path:
@@ -74,15 +74,19 @@ def test_second_pass_fetches_no_article_again_and_gets_304s(site, tmp_path):
 def test_a_failing_source_is_logged_and_does_not_stop_the_others(site, tmp_path):
     extra = """  - name: broken-dns
     type: feed
+    allow_private: true
     url: http://no-such-host.invalid/rss
   - name: server-error
     type: feed
+    allow_private: true
     url: {base}/500.xml
   - name: not-a-feed
     type: feed
+    allow_private: true
     url: {base}/garbage.xml
   - name: drifted
     type: html
+    allow_private: true
     url: {base}/markets/
     links: "a.no-such-class"
 """.format(base=site.base)
@@ -118,7 +122,7 @@ def test_per_domain_concurrency_holds_even_without_a_download_delay(site, tmp_pa
     config.write_text(f"""store: sqlite:///store.db
 fetch: {{delay: 0s, per_domain: 2, concurrency: 16}}
 sources:
-  - {{name: slow, type: html, url: "{site.url('/markets/')}", links: a.headline}}
+  - {{name: slow, type: html, allow_private: true, url: "{site.url('/markets/')}", links: a.headline}}
 """)
     newsradar("run", "--once", "-c", str(config))
     assert sum(site.hits[f"/slow/{i}.html"] for i in range(8)) == 8
@@ -138,8 +142,8 @@ def test_a_poll_that_runs_too_long_is_stopped_and_the_others_finish(site, tmp_pa
     config.write_text(f"""store: sqlite:///store.db
 fetch: {{delay: 0s, per_domain: 1, poll_timeout: 3s}}
 sources:
-  - {{name: slow, type: html, url: "{site.url('/slow/')}", links: a.headline}}
-  - {{name: fine, type: html, url: "{site.url('/ok/')}", links: a.headline}}
+  - {{name: slow, type: html, allow_private: true, url: "{site.url('/slow/')}", links: a.headline}}
+  - {{name: fine, type: html, allow_private: true, url: "{site.url('/ok/')}", links: a.headline}}
 """)
     proc = newsradar("run", "--once", "-c", str(config))
     assert sum(site.hits[f"/slow/{i}.html"] for i in range(10)) < 10, "the pass was not cut at the poll timeout"
@@ -149,3 +153,28 @@ sources:
     config.write_text(config.read_text().replace("poll_timeout: 3s", "poll_timeout: 60s"))
     newsradar("run", "--once", "-c", str(config))
     assert len(items(config)) == 11, "the next poll fetches what the cut one dropped (not recorded as failed)"
+
+
+def test_a_blank_link_on_a_listing_page_never_makes_the_listing_a_story(site, tmp_path):
+    # The listing page has the chrome of the site, hot-stocks box included: as a story it would match the rule.
+    listing = article("Markets", ["Market headlines of the day, updated through the session. " * 8],
+                      "2025-06-11T09:30:00+08:00", lang="en")
+    links = ('<a class="headline" href="  ">blank</a><a class="headline" href="#top">top</a>'
+             '<a class="headline" href="/markets/">self</a><a class="headline" href="/news/real.html">real</a>')
+    site.add("/markets/", listing.replace("<body>", f"<body>{links}", 1))
+    body = [" ".join(f"real story word{j}" for j in range(60))]
+    site.add("/news/real.html", article("Real story", body, "2025-06-11T10:00:00+08:00", lang="en"))
+    config = tmp_path / "config.yaml"
+    config.write_text(f"""store: sqlite:///store.db
+max_age: 3650d
+fetch: {{delay: 0s}}
+sources:
+  - {{name: markets, type: html, url: "{site.url('/markets/')}", links: a.headline, allow_private: true}}
+rules: [{{name: hot, any: [{SIDEBAR_ONLY}], notify: [out]}}]
+notifiers: {{out: {{url: "console://"}}}}
+""")
+    proc = newsradar("run", "--once", "-c", str(config))
+    rows = items(config)
+    assert [r["title"] for r in rows] == ["Real story"], rows
+    assert all(not r["rules"] for r in rows) and SIDEBAR_ONLY not in proc.stdout
+    assert site.hits["/markets/"] == 1, "the listing was fetched once, as the listing only"

@@ -173,12 +173,15 @@ fetch:
 sources:
   - name: deep-feed
     type: feed
+    allow_private: true
     url: {urls['feed']}
   - name: markets
     type: html
+    allow_private: true
     url: {urls['listing']}
     links: "a.headline"
   - name: news-sitemap
     type: sitemap
+    allow_private: true
     url: {urls['sitemap']}
 {extra}"""

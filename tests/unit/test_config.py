@@ -49,6 +49,8 @@ def test_the_minimal_config_of_the_issue_loads(tmp_path):
         (MINIMAL.replace('    links: "a.headline"\n', ""), "config.yaml:7: source 'markets' of type html needs 'links'"),
         (MINIMAL.replace('"a.headline"', '"a[[["'), "config.yaml:10: invalid CSS selector"),
         (MINIMAL.replace("name: markets", "name: cls-telegraph"), "config.yaml:7: duplicate source name 'cls-telegraph'"),
+        (MINIMAL.replace("https://example.com/rss", "file:///etc/passwd"),
+         "config.yaml:5: sources[0].url: 'file:///etc/passwd' is not an http(s) URL"),
         (MINIMAL + "timezone: Mars/Olympus\n", "config.yaml:11: timezone: unknown time zone 'Mars/Olympus'"),
         (MINIMAL.replace("url: https://example.com/rss", "url: ${FEED_URL}"),
          "config.yaml:5: environment variable FEED_URL is not set"),

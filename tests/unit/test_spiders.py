@@ -134,6 +134,20 @@ def test_listing_selector_on_anchors_or_their_containers():
     assert urls == ["https://other.example/3"]
 
 
+def test_listing_ignores_blank_fragment_and_self_links():
+    page = b"""<html><body><a class="headline" href="  ">blank</a><a class="headline" href="">empty</a>
+<a class="headline">none</a><a class="headline" href="#top">top</a><a class="headline" href=" JavaScript:void(0)">js</a>
+<a class="headline" href="/markets/">self</a><a class="headline" href="http://127.0.0.1/markets/#more">self#</a>
+<a class="headline" href="?">query</a><a class="headline" href=" /n/1.html ">One</a></body></html>"""
+    response = HtmlResponse("http://127.0.0.1/markets/", body=page, encoding="utf-8")
+    urls = [r.url for r in _requests(_spider(ListingSpider, links="a.headline", url="http://127.0.0.1/markets/"),
+                                     response)]
+    assert urls == ["http://127.0.0.1/n/1.html"]
+    with pytest.raises(ListingError, match="matched no links"):
+        list(_spider(ListingSpider, links="a.headline").parse_listing(
+            HtmlResponse("http://127.0.0.1/x", body=b'<a class="headline" href=" ">x</a>', encoding="utf-8")))
+
+
 def test_listing_selector_that_matches_nothing_is_an_error_not_silence():
     response = HtmlResponse("http://127.0.0.1/", body=b"<html><body><a href='/x'>x</a></body></html>", encoding="utf-8")
     with pytest.raises(ListingError, match="matched no links"):

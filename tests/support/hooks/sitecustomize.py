@@ -7,6 +7,10 @@
 - NEWSRADAR_TEST_FAULT: kill the process (`os._exit`, no clean-up, like kill -9) at one point of a pass:
   `after-store` (stories and outbox rows committed, nothing sent), `after-send` (a message delivered, not yet
   marked sent), `mid-digest` (the first message of a digest delivered, the rest not).
+- NEWSRADAR_TEST_PUBLIC_ADDRESS: the fetch guard treats this one address (e.g. 127.0.0.1) as public, so a
+  source without `allow_private` can be served locally and its redirects to other loopback addresses refused.
+- NEWSRADAR_TEST_FROZEN_PAUSE_CLOCK: the Retry-After pauses (crawler.fetch.throttle) run on a clock that never moves,
+  so a pause never ends during a test however slow the machine is.
 Production code knows nothing of these.
 """
 
@@ -71,3 +75,19 @@ if _spider_exit:
         return _parse(self, response)
 
     ListingSpider.parse_listing = _parse_or_exit
+
+_public = os.environ.get("NEWSRADAR_TEST_PUBLIC_ADDRESS")
+if _public:
+    from crawler.fetch import guard as fetchguard
+
+    _refusal = fetchguard.refusal
+
+    def _refusal_but_public(address):
+        return None if str(address) == _public else _refusal(address)
+
+    fetchguard.refusal = _refusal_but_public
+
+if os.environ.get("NEWSRADAR_TEST_FROZEN_PAUSE_CLOCK"):
+    from crawler.fetch import throttle
+
+    throttle.PAUSES.clock = lambda: 1000.0
