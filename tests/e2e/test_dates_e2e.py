@@ -49,8 +49,8 @@ notifiers:
     return config
 
 
-FEED = "  - {{name: wire, type: feed, url: '{url}'}}\n"
-LISTING = "  - {{name: desk, type: html, url: '{url}', links: a.headline}}\n"
+FEED = "  - {{name: wire, type: feed, url: '{url}', allow_private: true}}\n"
+LISTING = "  - {{name: desk, type: html, url: '{url}', links: a.headline, allow_private: true}}\n"
 
 
 def _article_hits(site, path: str) -> int:

@@ -35,7 +35,7 @@ def test_feed_declared_utf8_sent_in_gbk_with_follow_false_stores_the_title_and_m
 max_age: 3650d
 fetch: {{delay: 0s, timeout: 10s}}
 sources:
-  - {{name: flash, type: feed, url: "{site.url('/rss.xml')}", follow: false}}
+  - {{name: flash, type: feed, url: "{site.url('/rss.xml')}", follow: false, allow_private: true}}
 rules:
   - {{name: iflytek, any: [科大讯飞], notify: [desk]}}
 notifiers:

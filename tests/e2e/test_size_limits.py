@@ -24,9 +24,9 @@ fetch:
   delay: 0s
   max_bytes: 200KB
 sources:
-  - {{name: oversize, type: html, url: "{site.url('/list-big.html')}", links: a.x}}
-  - {{name: encoded-bomb, type: html, url: "{site.url('/list-bomb.html')}", links: a.x}}
-  - {{name: sitemap-bomb, type: sitemap, url: "{site.url('/sitemap.xml.gz')}"}}
+  - {{name: oversize, type: html, url: "{site.url('/list-big.html')}", links: a.x, allow_private: true}}
+  - {{name: encoded-bomb, type: html, url: "{site.url('/list-bomb.html')}", links: a.x, allow_private: true}}
+  - {{name: sitemap-bomb, type: sitemap, url: "{site.url('/sitemap.xml.gz')}", allow_private: true}}
 """)
     run = newsradar("run", "--once", "-c", str(config))
     polls = {line.split("poll source=")[1].split()[0]: line for line in run.stderr.splitlines() if "poll source=" in line}

@@ -113,6 +113,7 @@ sources:
   - name: feed
     type: feed
     url: {site.url('/rss.xml')}
+    allow_private: true
 """)
     Store(f"sqlite:///{db}").close()
     proc = subprocess.Popen([sys.executable, "-m", "crawler", "run", "--once", "-c", str(config)],
