@@ -17,6 +17,9 @@ from tests.support.receivers import closed_port, http_receiver, smtp_server  # n
 from tests.support.site import site  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
+# Config files the tests write must be owner-writable only (newsradar refuses group/other-writable configs),
+# whatever umask the test runner inherited (0002 is common).
+os.umask(0o022)
 PG_URL = os.environ.get("NEWSRADAR_TEST_PG_URL")
 CORPORA = Path(os.environ.get("NEWSRADAR_CORPORA", ROOT.parent / "shared" / "corpora"))
 

@@ -32,7 +32,7 @@ def test_the_readme_example_is_the_shipped_config_verbatim():
 def test_the_shipped_config_loads_with_console_fallbacks(monkeypatch):
     monkeypatch.delenv("DESK_MAIL_URL", raising=False)
     monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
-    config = load_config(SHIPPED)
+    config = load_config(SHIPPED, allow_insecure=True)  # the checkout's mode is the runner's umask
     assert config.notifiers["desk-mail"].url == ("console://",)
     assert {"iflytek", "domestic-compute"} == {r.name for r in config.rules}
 
@@ -40,7 +40,7 @@ def test_the_shipped_config_loads_with_console_fallbacks(monkeypatch):
 def test_the_shipped_config_loads_with_real_notifier_urls(monkeypatch):
     monkeypatch.setenv("DESK_MAIL_URL", "mailtos://user:password@smtp.example.com?to=desk@example.com")
     monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX")
-    config = load_config(SHIPPED)
+    config = load_config(SHIPPED, allow_insecure=True)  # the checkout's mode is the runner's umask
     assert config.notifiers["desk-slack"].url[0].startswith("https://hooks.slack.com/")
 
 
