@@ -3,7 +3,6 @@ title, time and main text; a second pass fetches no article again and gets 304s.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from tests.conftest import items, newsradar
@@ -142,9 +141,9 @@ sources:
   - {{name: slow, type: html, url: "{site.url('/slow/')}", links: a.headline}}
   - {{name: fine, type: html, url: "{site.url('/ok/')}", links: a.headline}}
 """)
-    started = time.monotonic()
     proc = newsradar("run", "--once", "-c", str(config))
-    assert time.monotonic() - started < 12, "the pass was not cut at the poll timeout"
+    # what happened, not how long it took (the machine may be loaded): the poll was cut before its 10 articles
+    assert sum(site.hits[f"/slow/{i}.html"] for i in range(10)) < 10, "the pass was not cut at the poll timeout"
     assert "source=slow status=error" in proc.stderr and "poll timed out" in proc.stderr
     titles = {r["title"] for r in items(config)}
     assert "Fine story" in titles and 0 < len(titles) < 11, "what the cut poll fetched is kept; the rest waits"
