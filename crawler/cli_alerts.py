@@ -13,24 +13,32 @@ from crawler.config import Config, compile_rules
 
 
 def add_commands(sub, common) -> None:
-    rules = sub.add_parser("rules", help="rule tools").add_subparsers(dest="action", required=True)
-    rt = rules.add_parser("test", parents=[common], help="which rules and terms match a text, file or URL, and why")
-    rt.add_argument("target", metavar="TEXT_OR_URL")
-    rt.add_argument("--json", action="store_true")
+    from crawler.cli import JSON_HELP, add_command, subcommands
 
-    notify = sub.add_parser("notify", help="notifier tools").add_subparsers(dest="action", required=True)
-    nt = notify.add_parser("test", parents=[common], help="send a sample alert through one notifier")
+    rules = subcommands(add_command(sub, "rules", "rule tools: `rules test` tries the rules on a text, file or URL"),
+                        "action")
+    rt = add_command(rules, "test", "which rules and terms match a text, a saved page or a URL, and why",
+                     parents=[common])
+    rt.add_argument("target", metavar="TEXT_OR_FILE_OR_URL",
+                    help="a URL (http/https), a file (a path that exists, or looks like one), else the text itself")
+    rt.add_argument("--json", action="store_true", help=JSON_HELP)
+
+    notify = subcommands(add_command(sub, "notify", "notifier tools: `notify test NAME` sends a sample alert"),
+                         "action")
+    nt = add_command(notify, "test", "send a sample alert through one notifier", parents=[common])
     nt.add_argument("name", metavar="NAME")
 
-    out = sub.add_parser("outbox", parents=[common], help="pending, failed and dead alerts; `outbox retry` replays")
-    out.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    out = add_command(sub, "outbox", "pending, failed and dead alerts; `outbox ID` shows one, `outbox retry` replays",
+                      parents=[common])
+    out.add_argument("action", nargs="?", type=_action_or_id, default="list", metavar="list|retry|ID",
+                     help="list (default), retry, or an alert id to show")
     out.add_argument("ids", nargs="*", type=_alert_id, metavar="ID", help="alert ids as listed: 42 or nr-42")
     out.add_argument("--dead", action="store_true", help="with retry: replay every dead alert")
     out.add_argument("--all", action="store_true", help="with list: sent alerts too")
-    out.add_argument("--json", action="store_true")
+    out.add_argument("--json", action="store_true", help="one JSON object per alert and line")
 
-    st = sub.add_parser("status", parents=[common], help="sources, rules and the outbox at a glance")
-    st.add_argument("--json", action="store_true")
+    st = add_command(sub, "status", "sources, rules and the outbox at a glance", parents=[common])
+    st.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def _alert_id(value: str) -> int:
@@ -41,6 +49,16 @@ def _alert_id(value: str) -> int:
         raise argparse.ArgumentTypeError(f"'{value}' is not an alert id (like nr-42)") from None
 
 
+def _action_or_id(value: str) -> str | int:
+    """`outbox list`, `outbox retry`, or `outbox nr-42` (an id: show that alert)."""
+    if value in ("list", "retry"):
+        return value
+    try:
+        return _alert_id(value)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"'{value}' is neither list, retry nor an alert id (like nr-42)") from None
+
+
 def dispatch(args: argparse.Namespace, config: Config) -> int:
     handlers = {"rules": rules_test, "notify": notify_test, "outbox": outbox, "status": status}
     return handlers[args.command](args, config)
@@ -49,14 +67,22 @@ def dispatch(args: argparse.Namespace, config: Config) -> int:
 def rules_test(args: argparse.Namespace, config: Config) -> int:
     target = args.target
     title, text = "", target
-    if target.startswith(("http://", "https://")) or Path(target).is_file():
+    kind = target_kind(target)
+    if kind == "missing":
+        print(f"newsradar: no such file: {target} (a text to test needs a space, or no leading / ./ ~ "
+              f"and no file suffix)", file=sys.stderr)
+        return 2
+    if kind in ("url", "file"):
         from crawler.extract_cli import extract_one
 
-        page = extract_one(target)
+        page = extract_one(target if kind == "url" else str(Path(target).expanduser()))
         if "error" in page:
             print(f"newsradar: cannot read {target}: {page['error']}", file=sys.stderr)
             return 1
         title, text = page.get("title") or "", page.get("text") or ""
+    read = {"url": f"read URL {target}", "file": f"read file {target}", "text": "read the argument as text"}[kind]
+    read += f" ({len(title)} characters of title, {len(text)} of text)" if kind != "text" else f" ({len(text)} characters)"
+    print(read, file=sys.stderr if args.json else sys.stdout)  # --json keeps stdout one JSON document
     report = compile_rules(config).explain(title, text)
     for entry in report:
         entry["hits"] = [dataclasses.asdict(hit) for hit in entry.get("hits", [])]
@@ -71,6 +97,26 @@ def rules_test(args: argparse.Namespace, config: Config) -> int:
             seen = fields[hit["field"]][hit["start"]:hit["end"]]
             print(f"        {hit['term']!r} in {hit['field']} at {hit['start']}: {seen!r}")
     return 0
+
+
+FILE_SUFFIXES = (".html", ".htm", ".xhtml", ".xml", ".txt", ".gz", ".json", ".md", ".rss", ".atom")
+
+
+def target_kind(target: str) -> str:
+    """What `rules test TARGET` reads: 'url' (http/https), 'file' (an existing file), 'missing' (no file, but it
+    looks like a path: one word starting with /, ./, ../ or ~, or ending in a file suffix such as .html), else
+    'text' (`USD/CNY` and `科大讯飞/国产算力` are text). Never raises: a text too long for a file name is text."""
+    if target.startswith(("http://", "https://")):
+        return "url"
+    try:
+        if Path(target).expanduser().is_file():
+            return "file"
+    except (OSError, ValueError):  # too long for a file name, or a NUL byte: it is text
+        return "text"
+    one_word = not any(c.isspace() for c in target)
+    if one_word and (target.startswith(("/", "./", "../", "~")) or target.lower().endswith(FILE_SUFFIXES)):
+        return "missing"
+    return "text"
 
 
 def notify_test(args: argparse.Namespace, config: Config) -> int:
@@ -103,6 +149,8 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
     from crawler.cli import open_store
     from crawler.store import Outbox, Story, iso_utc, utcnow
 
+    if isinstance(args.action, int):  # `outbox nr-42`: that alert (and any further ids)
+        args.action, args.ids = "list", [args.action, *args.ids]
     store = open_store(config)
     if store is None:
         return 1
@@ -111,6 +159,13 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
             print("newsradar: outbox retry needs alert IDs or --dead", file=sys.stderr)
             return 2
         with store.session.begin() as s:
+            if args.ids and not args.dead:  # all or none: an unknown id requeues nothing
+                known = set(s.scalars(select(Outbox.id).where(Outbox.id.in_(args.ids))))
+                unknown = [f"nr-{i}" for i in dict.fromkeys(args.ids) if i not in known]
+                if unknown:
+                    print(f"newsradar: no alert {', '.join(unknown)} in the outbox; nothing queued again",
+                          file=sys.stderr)
+                    return 2
             q = update(Outbox).where(Outbox.status == "dead" if args.dead else Outbox.id.in_(args.ids))
             count = s.execute(q.values(status="pending", attempts=0, next_attempt=utcnow(), created=utcnow(),
                                        reported=False)).rowcount
@@ -133,7 +188,12 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
         else:
             err = f"  last error: {row.last_error}" if row.last_error else ""
             print(f"nr-{row.id:<6} {row.status:<8} {row.notifier:<14} attempts={row.attempts}  {title}{err}")
-    if not rows and not args.json:
+    if args.ids:
+        missing = [f"nr-{i}" for i in dict.fromkeys(args.ids) if i not in {row.id for row, _ in rows}]
+        if missing:
+            print(f"newsradar: no alert {', '.join(missing)} in the outbox", file=sys.stderr)
+            return 2
+    elif not rows and not args.json:
         print("outbox is empty: nothing pending, failed or dead")
     return 0
 

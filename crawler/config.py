@@ -203,7 +203,7 @@ def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
 
 
 def parse_config(text: str, path: Path, env: dict[str, str] | None = None) -> Config:
-    name = path.name
+    name = str(path)  # as the user gave it: `-c /abs/path/x.yaml` errors name /abs/path/x.yaml
     try:
         data, lines = yamlmap.load(text, env)
     except yamlmap.YamlProblem as exc:

@@ -20,6 +20,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.items import ArticlePage, FetchFailure, Hint
+from spiders.reasons import describe
 
 
 class SourceSpider(scrapy.Spider):
@@ -69,10 +70,14 @@ class SourceSpider(scrapy.Spider):
         raise NotImplementedError
 
     def _listing_failed(self, failure: Failure) -> None:
-        self.source_error(f"{failure.request.url}: {_reason(failure)}")
+        reason = _reason(failure)
+        # A network failure names its host already; an HTTP status says which URL answered it.
+        self.source_error(f"{reason} for {failure.request.url}" if reason.startswith("HTTP ") else reason)
+        self.logger.debug("listing %s failed:\n%s", failure.request.url, failure.getTraceback())
 
     def source_error(self, message: str) -> None:
-        self.logger.warning("source %s failed: %s", self.source["name"], message)
+        # The poll's own line is the one WARNING for this failure (crawler.poll); this is its detail.
+        self.logger.debug("source %s failed: %s", self.source["name"], message)
         self.crawler.stats.set_value("newsradar/source_error", message)
 
     # -- articles ---------------------------------------------------------------------------------------------
@@ -110,8 +115,4 @@ class ListingError(ValueError):
 
 
 def _reason(failure: Failure) -> str:
-    value = failure.value
-    response = getattr(value, "response", None)
-    if response is not None:
-        return f"HTTP {response.status}"
-    return f"{type(value).__name__}: {value}".strip()
+    return describe(failure.value, getattr(getattr(failure, "request", None), "url", None))
