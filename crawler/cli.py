@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,7 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"newsradar {VERSION}")
     sub = subcommands(p, "command")
 
-    add_command(sub, "check", "validate the config", parents=[common])
+    check = add_command(sub, "check", "validate the config", parents=[common])
+    check.add_argument("--connect", action="store_true",
+                       help="also open the store (creating its tables) and report a database that cannot be reached")
     run = add_command(sub, "run", "poll sources on their schedules (the daemon)", parents=[common])
     run.add_argument("--once", action="store_true", help="one pass over every source, then exit")
 
@@ -108,9 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logs.use_timezone(config.tz)
     if args.command == "check":
-        print(f"{args.config}: ok ({len(config.sources)} sources, {len(config.rules)} rules, "
-              f"{len(config.notifiers)} notifiers)")
-        return 0
+        return cmd_check(args, config)
     handler = COMMANDS.get(args.command)
     if handler is None:
         from crawler import cli_alerts
@@ -118,6 +119,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cli_alerts.dispatch(args, config)
     return handler(args, config)
 
+
+
+def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    """0 valid (warnings on stderr); 2 invalid (before this runs); 1 with --connect: the store cannot be opened."""
+    from crawler.config import warnings_of
+
+    for warning in warnings_of(config):
+        print(f"{args.config}: warning: {warning}", file=sys.stderr)
+    if args.connect:
+        store = open_store(config)
+        if store is None:
+            return 1
+        store.close()
+    print(f"{args.config}: ok ({len(config.sources)} sources, {len(config.rules)} rules, "
+          f"{len(config.notifiers)} notifiers)" + ("; store reachable" if args.connect else ""))
+    return 0
 
 
 def open_store(config: Config):
@@ -131,7 +148,11 @@ def open_store(config: Config):
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from crawler.config import warnings_of
+
     logs.starting(args.config, config, once=args.once)
+    for warning in warnings_of(config):
+        logging.getLogger("newsradar").warning("%s", warning)
     if not args.once:
         from crawler.daemon import run_daemon
 

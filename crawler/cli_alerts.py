@@ -39,6 +39,7 @@ def add_commands(sub, common) -> None:
 
     st = add_command(sub, "status", "sources, rules and the outbox at a glance", parents=[common])
     st.add_argument("--json", action="store_true", help=JSON_HELP)
+    st.add_argument("--wide", action="store_true", help="every column, nothing cut (type, schedule, last ok, ...)")
 
 
 def _alert_id(value: str) -> int:
@@ -216,10 +217,16 @@ def status(args: argparse.Namespace, config: Config) -> int:
         today = dict(s.execute(
             select(Match.rule, func.count()).join(Story, Story.id == Match.story_id)
             .where(Match.alerted.is_(True), Story.first_seen >= since).group_by(Match.rule)).all())
+    from crawler.lock import holder
+
+    try:
+        running = holder(store)
+    except Exception:  # noqa: BLE001 - status must show the rest even if the lock cannot be checked
+        running = None
     sources = []
     for src in config.sources:
         h = health.get(src.name)
-        next_run = (h.last_poll + src.every) if (h and h.last_poll and not src.cron) else None
+        next_run = (h.last_poll + src.every) if (running and h and h.last_poll and not src.cron) else None
         sources.append({
             "name": src.name, "type": src.type, "schedule": src.cron or f"every {_human(src.every)}",
             "enabled": src.enabled, "health": h.state if h else "never polled",
@@ -229,6 +236,8 @@ def status(args: argparse.Namespace, config: Config) -> int:
             "silent_after": _human(silent_after(config, src)),
         })
     report = {
+        "daemon": {"running": running is not None, "pid": (running or {}).get("pid"),
+                   "since": _iso((running or {}).get("since"))},
         "sources": sources,
         "rules": [{"name": r.name, "alerts_today": today.get(r.name, 0), "notify": list(r.notify)} for r in config.rules],
         "outbox": {k: outbox_counts.get(k, 0) for k in ("pending", "sending", "sent", "dead")},
@@ -236,37 +245,10 @@ def status(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
-    _print_status(report)
+    from crawler.status_table import render
+
+    print(render(report, config.timezone, config.tz, now.replace(tzinfo=now.tzinfo or timezone.utc), args.wide))
     return 0
-
-
-def _print_status(report: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    table = Table(title="sources")
-    for col in ("name", "type", "schedule", "health", "last poll (UTC)", "next run", "stories"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("last error", overflow="ellipsis", no_wrap=True, max_width=40)
-    for s in report["sources"]:
-        health = s["health"] + (f" ({s['failures']}✗)" if s["failures"] else "")
-        table.add_row(s["name"], s["type"], s["schedule"], health, _short(s["last_poll"]), _short(s["next_run"]),
-                      str(s["stories"]), s["last_error"] or "")
-    console.print(table)
-    rules = Table(title="rules")
-    for col in ("rule", "alerts today", "notify"):
-        rules.add_column(col)
-    for r in report["rules"]:
-        rules.add_row(r["name"], str(r["alerts_today"]), ", ".join(r["notify"]))
-    console.print(rules)
-    o = report["outbox"]
-    console.print(f"outbox: {o['pending']} pending, {o['sending']} sending, {o['sent']} sent, {o['dead']} dead")
-
-
-def _short(iso: str | None) -> str:
-    """'2026-11-30T08:38:49+00:00' -> '11-30 08:38' (a table cell, not an archive)."""
-    return f"{iso[5:10]} {iso[11:16]}" if iso else "-"
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -253,6 +253,44 @@ def test_status_shows_rule_alerts_today_and_outbox_counts(world):
     assert f"outbox: {PENDING} pending, 0 sending, 0 sent, {DEAD} dead" in out
 
 
+def test_status_fits_80_columns_when_piped_and_shows_the_reason_and_the_daemon(world):
+    out = newsradar("status", "-c", str(world.config), env={"COLUMNS": ""}).stdout
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, out
+    assert lines[0].startswith("daemon: not running on this store"), out
+    assert "sources (times in UTC)" in out
+    header = next(line for line in lines if line.startswith("name "))
+    assert header.split() == ["name", "health", "last", "poll", "next", "stories", "last", "error"], header
+    broken = next(line for line in lines if line.startswith("broken "))
+    assert "HTTP 500" in broken and "(2x)" in broken, broken
+    assert all(line.split()[3] == "-" for line in lines if line.split()[:1] in [[n] for n in SOURCES]), \
+        "no next run without a daemon"
+    wide = newsradar("status", "--wide", "-c", str(world.config), env={"COLUMNS": ""}).stdout
+    assert "schedule" in wide and "silent after" in wide and world.site.url("/500.xml") in wide
+    report = json.loads(newsradar("status", "--json", "-c", str(world.config)).stdout)
+    assert report["daemon"] == {"running": False, "pid": None, "since": None}
+    assert all(s["next_run"] is None for s in report["sources"])
+
+
+def test_status_says_a_daemon_runs_on_this_store_and_since_when(world, tmp_path):
+    from crawler.config import load_config
+    from crawler.lock import InstanceLock
+    from crawler.store import Store
+
+    config = _copy(world, tmp_path)
+    store = Store(load_config(config).store)
+    try:
+        with InstanceLock(store):
+            report = json.loads(newsradar("status", "--json", "-c", str(config)).stdout)
+            human = newsradar("status", "-c", str(config), env={"COLUMNS": ""}).stdout
+    finally:
+        store.close()
+    assert report["daemon"]["running"] is True and report["daemon"]["pid"] == os.getpid()
+    assert report["daemon"]["since"].endswith("+00:00")
+    assert human.startswith(f"daemon: running on this store (pid {os.getpid()}) since 20"), human
+    assert any(s["next_run"] for s in report["sources"]), "a running daemon has next runs"
+
+
 def test_status_after_run_once_shows_source_health(world):
     sources = {s["name"]: s for s in json.loads(newsradar("status", "--json", "-c", str(world.config)).stdout)["sources"]}
     assert all(s["last_poll"] and s["health"] == "ok" for s in sources.values()), sources
