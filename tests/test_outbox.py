@@ -243,3 +243,15 @@ def test_the_backlog_threshold_is_per_notifier(tmp_path, http_receiver, clock):
                                    extra="    backlog: 3")
     report = sender.send_due()
     assert report.sent == 4 and report.messages == 1, "4 due > backlog 3: one digest"
+
+
+def test_the_snippet_is_from_the_main_text_even_when_the_title_matches_too(tmp_path):
+    config = _config(tmp_path, "json://127.0.0.1:9/x")
+    store = Store(config.store)
+    try:
+        _stories(config, store)  # title "iFlytek story 0", text "Story 0: iFlytek said ..."
+        [row] = _rows(store)
+        before, match, after = row.snippet
+        assert match == "iFlytek" and before.endswith("Story 0: ") and after.startswith(" said domestic computing")
+    finally:
+        store.close()
