@@ -44,7 +44,7 @@ def test_every_subcommand_has_a_one_line_description_and_json_has_help():
 @pytest.mark.parametrize("args, usage", [
     (["items", "--limt", "5"], "usage: newsradar items"),
     (["rules", "test", "--bogus", "x"], "usage: newsradar rules test"),
-    (["status", "--wid"], "usage: newsradar status"),
+    (["status", "--bogus"], "usage: newsradar status"),
 ])
 def test_an_error_after_a_subcommand_prints_that_subcommands_usage(config, args, usage):
     proc = newsradar(*args, "-c", str(config), check=False)
