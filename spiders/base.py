@@ -23,6 +23,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.items import ArticlePage, FetchFailure, Fields, Hint
+from spiders.reasons import describe
 
 
 class SourceSpider(scrapy.Spider):
@@ -78,12 +79,16 @@ class SourceSpider(scrapy.Spider):
         raise NotImplementedError
 
     def _listing_failed(self, failure: Failure) -> None:
+        reason = _reason(failure)
         if _over_size_limit(failure):
-            self.size_limit(failure.request.url, _reason(failure))
-        self.source_error(f"{failure.request.url}: {_reason(failure)}")
+            self.size_limit(failure.request.url, reason)
+        # A network failure names its host already; an HTTP status says which URL answered it.
+        self.source_error(f"{reason} for {failure.request.url}" if reason.startswith("HTTP ") else reason)
+        self.logger.debug("listing %s failed:\n%s", failure.request.url, failure.getTraceback())
 
     def source_error(self, message: str) -> None:
-        self.logger.warning("source %s failed: %s", self.source["name"], message)
+        # The poll's own line is the one WARNING for this failure (crawler.fetch.poll); this is its detail.
+        self.logger.debug("source %s failed: %s", self.source["name"], message)
         self.crawler.stats.set_value("newsradar/source_error", message)
 
     def size_limit(self, url: str, detail: str) -> None:
@@ -156,8 +161,4 @@ def _over_size_limit(failure: Failure) -> bool:
 
 
 def _reason(failure: Failure) -> str:
-    value = failure.value
-    response = getattr(value, "response", None)
-    if response is not None:
-        return f"HTTP {response.status}"
-    return f"{type(value).__name__}: {value}".strip()
+    return describe(failure.value, getattr(getattr(failure, "request", None), "url", None))

@@ -73,7 +73,9 @@ def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow
             notifier = config.notifiers.get(name)
             if notifier is None:
                 continue
-            first = routed[0].hits[0] if routed[0].hits else None
+            hits = routed[0].hits
+            # The snippet shows the story: the first hit in the main text, the title's only if the text has none.
+            first = next((h for h in hits if h.field == "text"), hits[0] if hits else None)
             snip = None
             if first is not None:
                 source_text = story.title if first.field == "title" else story.text

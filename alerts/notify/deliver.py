@@ -242,12 +242,37 @@ def check_url(url: str) -> str | None:
             server = _instantiate(url)
         if server is not None:
             return None
+        unknown = _unknown_scheme(url)
+        if unknown:
+            return f"apprise cannot use {mask_url(url)}: {unknown}"[:500]
         secrets = _secrets(url)
         reasons = [_scrub(msg, secrets) for level, msg in call.records if level >= logging.WARNING]
         why = "; ".join(dict.fromkeys(reasons)) or "unsupported or malformed URL"
         return f"apprise cannot use {mask_url(url)}: {why}"[:500]
     except Exception as e:
         return f"apprise cannot use {mask_url(url)}: {type(e).__name__}"
+
+
+def known_schemes() -> set[str]:
+    """Every URL scheme apprise has a notifier for (its plugins and ones registered with @notify)."""
+    from apprise.manager_plugins import NotificationManager
+
+    return {str(s).lower() for s in NotificationManager().schemas()}
+
+
+def _unknown_scheme(url: str) -> str | None:
+    """'unknown scheme slak://; did you mean slack://?' when no apprise notifier has the URL's scheme."""
+    parts = _split(url)
+    if parts is None:
+        return None
+    scheme, known = parts[0], known_schemes()
+    if scheme in known or scheme in ("http", "https"):  # webhooks given as https:// URLs are parsed natively
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(scheme, sorted(known), n=1, cutoff=0.6)
+    return f"unknown scheme {scheme}://" + (f"; did you mean {close[0]}://?" if close else
+                                            " (see https://github.com/caronc/apprise/wiki for the schemes)")
 
 
 # ------------------------------------------------------------ delivery

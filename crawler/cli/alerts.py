@@ -13,24 +13,33 @@ from crawler.config.model import Config, compile_rules
 
 
 def add_commands(sub, common) -> None:
-    rules = sub.add_parser("rules", help="rule tools").add_subparsers(dest="action", required=True)
-    rt = rules.add_parser("test", parents=[common], help="which rules and terms match a text, file or URL, and why")
-    rt.add_argument("target", metavar="TEXT_OR_URL")
-    rt.add_argument("--json", action="store_true")
+    from crawler.cli.main import JSON_HELP, add_command, subcommands
 
-    notify = sub.add_parser("notify", help="notifier tools").add_subparsers(dest="action", required=True)
-    nt = notify.add_parser("test", parents=[common], help="send a sample alert through one notifier")
+    rules = subcommands(add_command(sub, "rules", "rule tools: `rules test` tries the rules on a text, file or URL"),
+                        "action")
+    rt = add_command(rules, "test", "which rules and terms match a text, a saved page or a URL, and why",
+                     parents=[common])
+    rt.add_argument("target", metavar="TEXT_OR_FILE_OR_URL",
+                    help="a URL (http/https), a file (a path that exists, or looks like one), else the text itself")
+    rt.add_argument("--json", action="store_true", help=JSON_HELP)
+
+    notify = subcommands(add_command(sub, "notify", "notifier tools: `notify test NAME` sends a sample alert"),
+                         "action")
+    nt = add_command(notify, "test", "send a sample alert through one notifier", parents=[common])
     nt.add_argument("name", metavar="NAME")
 
-    out = sub.add_parser("outbox", parents=[common], help="pending, failed and dead alerts; `outbox retry` replays")
-    out.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    out = add_command(sub, "outbox", "pending, failed and dead alerts; `outbox ID` shows one, `outbox retry` replays",
+                      parents=[common])
+    out.add_argument("action", nargs="?", type=_action_or_id, default="list", metavar="list|retry|ID",
+                     help="list (default), retry, or an alert id to show")
     out.add_argument("ids", nargs="*", type=_alert_id, metavar="ID", help="alert ids as listed: 42 or nr-42")
     out.add_argument("--dead", action="store_true", help="with retry: replay every dead alert")
     out.add_argument("--all", action="store_true", help="with list: sent alerts too")
-    out.add_argument("--json", action="store_true")
+    out.add_argument("--json", action="store_true", help="one JSON object per alert and line")
 
-    st = sub.add_parser("status", parents=[common], help="sources, rules and the outbox at a glance")
-    st.add_argument("--json", action="store_true")
+    st = add_command(sub, "status", "sources, rules and the outbox at a glance", parents=[common])
+    st.add_argument("--json", action="store_true", help=JSON_HELP)
+    st.add_argument("--wide", action="store_true", help="every column, nothing cut (type, schedule, last ok, ...)")
 
 
 def _alert_id(value: str) -> int:
@@ -39,6 +48,16 @@ def _alert_id(value: str) -> int:
         return int(value.removeprefix("nr-"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{value}' is not an alert id (like nr-42)") from None
+
+
+def _action_or_id(value: str) -> str | int:
+    """`outbox list`, `outbox retry`, or `outbox nr-42` (an id: show that alert)."""
+    if value in ("list", "retry"):
+        return value
+    try:
+        return _alert_id(value)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"'{value}' is neither list, retry nor an alert id (like nr-42)") from None
 
 
 def dispatch(args: argparse.Namespace, config: Config) -> int:
@@ -51,18 +70,28 @@ def rules_test(args: argparse.Namespace, config: Config) -> int:
 
     target = args.target
     title, text = "", target
+    kind = target_kind(target)
+    if kind == "missing":
+        print(f"newsradar: no such file: {target} (a text to test needs a space, or no leading / ./ ~ "
+              f"and no file suffix)", file=sys.stderr)
+        return 2
     # A URL the store has is explained as stored: its stored text, date, and why it was (not) alerted.
-    stored = stored_story(config, target) if target.startswith(("http://", "https://")) else None
+    stored = stored_story(config, target) if kind == "url" else None
     if stored is not None:
-        title, text = stored["title"], stored["text"]
-    elif target.startswith(("http://", "https://")) or Path(target).is_file():
+        title, text = stored["title"] or "", stored["text"] or ""
+    elif kind in ("url", "file"):
         from crawler.cli.extract import extract_one
 
-        page = extract_one(target)
+        page = extract_one(target if kind == "url" else str(Path(target).expanduser()))
         if "error" in page:
             print(f"newsradar: cannot read {target}: {page['error']}", file=sys.stderr)
             return 1
         title, text = page.get("title") or "", page.get("text") or ""
+    read = {"url": f"read URL {target}", "file": f"read file {target}", "text": "read the argument as text"}[kind]
+    if stored is not None:
+        read = f"read the stored story at {target}"
+    read += f" ({len(title)} characters of title, {len(text)} of text)" if kind != "text" else f" ({len(text)} characters)"
+    print(read, file=sys.stderr if args.json else sys.stdout)  # --json keeps stdout one JSON document
     report = compile_rules(config).explain(title, text)
     for entry in report:
         entry["hits"] = [dataclasses.asdict(hit) for hit in entry.get("hits", [])]
@@ -84,6 +113,26 @@ def rules_test(args: argparse.Namespace, config: Config) -> int:
             seen = fields[hit["field"]][hit["start"]:hit["end"]]
             print(f"        {hit['term']!r} in {hit['field']} at {hit['start']}: {seen!r}")
     return 0
+
+
+FILE_SUFFIXES = (".html", ".htm", ".xhtml", ".xml", ".txt", ".gz", ".json", ".md", ".rss", ".atom")
+
+
+def target_kind(target: str) -> str:
+    """What `rules test TARGET` reads: 'url' (http/https), 'file' (an existing file), 'missing' (no file, but it
+    looks like a path: one word starting with /, ./, ../ or ~, or ending in a file suffix such as .html), else
+    'text' (`USD/CNY` and `科大讯飞/国产算力` are text). Never raises: a text too long for a file name is text."""
+    if target.startswith(("http://", "https://")):
+        return "url"
+    try:
+        if Path(target).expanduser().is_file():
+            return "file"
+    except (OSError, ValueError):  # too long for a file name, or a NUL byte: it is text
+        return "text"
+    one_word = not any(c.isspace() for c in target)
+    if one_word and (target.startswith(("/", "./", "../", "~")) or target.lower().endswith(FILE_SUFFIXES)):
+        return "missing"
+    return "text"
 
 
 def notify_test(args: argparse.Namespace, config: Config) -> int:
@@ -116,6 +165,8 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
     from crawler.cli.main import open_store
     from crawler.store.database import Outbox, Story, iso_utc, utcnow
 
+    if isinstance(args.action, int):  # `outbox nr-42`: that alert (and any further ids)
+        args.action, args.ids = "list", [args.action, *args.ids]
     store = open_store(config)
     if store is None:
         return 1
@@ -124,6 +175,13 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
             print("newsradar: outbox retry needs alert IDs or --dead", file=sys.stderr)
             return 2
         with store.session.begin() as s:
+            if args.ids and not args.dead:  # all or none: an unknown id requeues nothing
+                known = set(s.scalars(select(Outbox.id).where(Outbox.id.in_(args.ids))))
+                unknown = [f"nr-{i}" for i in dict.fromkeys(args.ids) if i not in known]
+                if unknown:
+                    print(f"newsradar: no alert {', '.join(unknown)} in the outbox; nothing queued again",
+                          file=sys.stderr)
+                    return 2
             q = update(Outbox).where(Outbox.status == "dead" if args.dead else Outbox.id.in_(args.ids))
             count = s.execute(q.values(status="pending", attempts=0, next_attempt=utcnow(), created=utcnow(),
                                        reported=False)).rowcount
@@ -146,7 +204,12 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
         else:
             err = f"  last error: {row.last_error}" if row.last_error else ""
             print(f"nr-{row.id:<6} {row.status:<8} {row.notifier:<14} attempts={row.attempts}  {title}{err}")
-    if not rows and not args.json:
+    if args.ids:
+        missing = [f"nr-{i}" for i in dict.fromkeys(args.ids) if i not in {row.id for row, _ in rows}]
+        if missing:
+            print(f"newsradar: no alert {', '.join(missing)} in the outbox", file=sys.stderr)
+            return 2
+    elif not rows and not args.json:
         print("outbox is empty: nothing pending, failed or dead")
     return 0
 
@@ -169,10 +232,16 @@ def status(args: argparse.Namespace, config: Config) -> int:
         today = dict(s.execute(
             select(Match.rule, func.count()).join(Story, Story.id == Match.story_id)
             .where(Match.alerted.is_(True), Story.first_seen >= since).group_by(Match.rule)).all())
+    from crawler.run.lock import holder
+
+    try:
+        running = holder(store)
+    except Exception:  # noqa: BLE001 - status must show the rest even if the lock cannot be checked
+        running = None
     sources = []
     for src in config.sources:
         h = health.get(src.name)
-        next_run = (h.last_poll + src.every) if (h and h.last_poll and not src.cron) else None
+        next_run = (h.last_poll + src.every) if (running and h and h.last_poll and not src.cron) else None
         sources.append({
             "name": src.name, "type": src.type, "schedule": src.cron or f"every {_human(src.every)}",
             "enabled": src.enabled, "health": h.state if h else "never polled",
@@ -183,6 +252,8 @@ def status(args: argparse.Namespace, config: Config) -> int:
             "silent_after": _human(silent_after(config, src)),
         })
     report = {
+        "daemon": {"running": running is not None, "pid": (running or {}).get("pid"),
+                   "since": _iso((running or {}).get("since"))},
         "sources": sources,
         "rules": [{"name": r.name, "alerts_today": today.get(r.name, 0), "notify": list(r.notify)} for r in config.rules],
         "outbox": {k: outbox_counts.get(k, 0) for k in ("pending", "sending", "sent", "dead")},
@@ -190,37 +261,10 @@ def status(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
-    _print_status(report)
+    from crawler.cli.status_table import render
+
+    print(render(report, config.timezone, config.tz, now.replace(tzinfo=now.tzinfo or timezone.utc), args.wide))
     return 0
-
-
-def _print_status(report: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    table = Table(title="sources")
-    for col in ("name", "type", "schedule", "health", "last poll (UTC)", "next run", "stories"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("last error", overflow="ellipsis", no_wrap=True, max_width=40)
-    for s in report["sources"]:
-        health = s["health"] + (f" ({s['failures']}✗)" if s["failures"] else "")
-        table.add_row(s["name"], s["type"], s["schedule"], health, _short(s["last_poll"]), _short(s["next_run"]),
-                      str(s["stories"]), s["last_error"] or "")
-    console.print(table)
-    rules = Table(title="rules")
-    for col in ("rule", "alerts today", "notify"):
-        rules.add_column(col)
-    for r in report["rules"]:
-        rules.add_row(r["name"], str(r["alerts_today"]), ", ".join(r["notify"]))
-    console.print(rules)
-    o = report["outbox"]
-    console.print(f"outbox: {o['pending']} pending, {o['sending']} sending, {o['sent']} sent, {o['dead']} dead")
-
-
-def _short(iso: str | None) -> str:
-    """'2026-11-30T08:38:49+00:00' -> '11-30 08:38' (a table cell, not an archive)."""
-    return f"{iso[5:10]} {iso[11:16]}" if iso else "-"
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -18,28 +19,77 @@ from crawler.config.model import Config, ConfigError, load_config
 from crawler.fetch.settings import VERSION
 
 
+class Parser(argparse.ArgumentParser):
+    """An argparse parser whose subcommand parsers report their own errors: `newsradar items --limt 5` prints the
+    usage of `items`, not of `newsradar`."""
+
+    def parse_args(self, args=None, namespace=None):  # noqa: D102 - argparse's contract
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            deepest = self
+            for key in ("command", "action"):
+                chosen = getattr(parsed, key, None)
+                sub = getattr(deepest, "commands", {}).get(chosen) if isinstance(chosen, str) else None
+                if sub is None:
+                    break
+                deepest = sub
+            deepest.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
+
+def add_command(sub, name: str, text: str, **kwargs) -> Parser:
+    """A subcommand with its one-line description, shown by `newsradar --help` and by `newsradar NAME --help`."""
+    parser = sub.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".", **kwargs)
+    sub.commands[name] = parser
+    return parser
+
+
+def subcommands(parser: Parser, dest: str) -> argparse._SubParsersAction:
+    sub = parser.add_subparsers(dest=dest, required=True, metavar="{" + dest + "}", parser_class=Parser)
+    sub.commands = parser.commands = {}
+    return sub
+
+
+def limit(value: str) -> int:
+    """`--limit N`: N > 0, or 0 for all."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be positive (or 0 for all), not {number}")
+    return number
+
+
+JSON_HELP = "print JSON instead of a table (see the README's CLI reference for the fields)"
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-c", "--config", default="config.yaml", help="config file (default: ./config.yaml)")
-    common.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    common.add_argument("--log-format", default="text", choices=["text", "json"])
+    common.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="default INFO; DEBUG adds what Scrapy and the scheduler say, with tracebacks")
+    common.add_argument("--log-format", default="text", choices=["text", "json"],
+                        help="text lines (default) or one JSON object per line")
     common.add_argument("--allow-insecure-config", action="store_true",
                         help="use a config file that group or others can write (refused by default)")
 
-    p = argparse.ArgumentParser(prog="newsradar", description="Watch finance-news sites; alert once per matching story.")
+    p = Parser(prog="newsradar", description="Watch finance-news sites; alert once per matching story.")
     p.add_argument("--version", action="version", version=f"newsradar {VERSION}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = subcommands(p, "command")
 
-    sub.add_parser("check", parents=[common], help="validate the config")
-    run = sub.add_parser("run", parents=[common], help="poll sources on their schedules (the daemon)")
+    check = add_command(sub, "check", "validate the config", parents=[common])
+    check.add_argument("--connect", action="store_true",
+                       help="also open the store (creating its tables) and report a database that cannot be reached")
+    run = add_command(sub, "run", "poll sources on their schedules (the daemon)", parents=[common])
     run.add_argument("--once", action="store_true", help="one pass over every source, then exit")
 
-    items = sub.add_parser("items", parents=[common], help="stored stories, newest first")
-    items.add_argument("--json", action="store_true", help="one JSON object per line")
-    items.add_argument("--limit", type=int, default=50, help="at most N stories (0: all; default 50)")
+    items = add_command(sub, "items", "stored stories, newest first", parents=[common])
+    items.add_argument("--json", action="store_true", help="one JSON object per story and line")
+    items.add_argument("--limit", type=limit, default=50, metavar="N", help="at most N stories (0: all; default 50)")
     items.add_argument("--duplicates", action="store_true", help="include syndicated copies")
 
-    ext = sub.add_parser("extract", parents=[common], help="what newsradar sees on pages (files or URLs)")
+    ext = add_command(sub, "extract", "what newsradar sees on pages (files or URLs)", parents=[common])
     ext.add_argument("inputs", nargs="+", metavar="FILE_OR_URL")
     ext.add_argument("--json", action="store_true", help="one JSON object per input, in input order")
     ext.add_argument("--workers", type=int, default=0, help="extraction processes (default: one per core)")
@@ -64,16 +114,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 2
+    logs.use_timezone(config.tz)
     if args.command == "check":
-        print(f"{args.config}: ok ({len(config.sources)} sources, {len(config.rules)} rules, "
-              f"{len(config.notifiers)} notifiers)")
-        return 0
+        return cmd_check(args, config)
     handler = COMMANDS.get(args.command)
     if handler is None:
         from crawler.cli import alerts as cli_alerts
 
         return cli_alerts.dispatch(args, config)
     return handler(args, config)
+
+
+
+def cmd_check(args: argparse.Namespace, config: Config) -> int:
+    """0 valid (warnings on stderr); 2 invalid (before this runs); 1 with --connect: the store cannot be opened."""
+    from crawler.config.model import warnings_of
+
+    for warning in warnings_of(config):
+        print(f"{args.config}: warning: {warning}", file=sys.stderr)
+    if args.connect:
+        store = open_store(config)
+        if store is None:
+            return 1
+        store.close()
+    print(f"{args.config}: ok ({len(config.sources)} sources, {len(config.rules)} rules, "
+          f"{len(config.notifiers)} notifiers)" + ("; store reachable" if args.connect else ""))
+    return 0
 
 
 def open_store(config: Config):
@@ -87,6 +153,11 @@ def open_store(config: Config):
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from crawler.config.model import warnings_of
+
+    logs.starting(args.config, config, once=args.once)
+    for warning in warnings_of(config):
+        logging.getLogger("newsradar").warning("%s", warning)
     if not args.once:
         from crawler.run.daemon import run_daemon
 
@@ -113,6 +184,7 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
         return 1
     stories = store.stories(limit=args.limit or None, duplicates=args.duplicates)
     matches = store.matches_for([s.id for s in stories])
+    human: list = []
     for story in stories:
         published = story.published_local()
         row = {
@@ -138,10 +210,29 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
         else:
-            when = published.strftime("%Y-%m-%d %H:%M%z") if published else "-"
-            rules = ",".join(r["rule"] for r in row["rules"])
-            print(f"{when}  {story.source:<16} {story.title or '(no title)'}  {story.url}" + (f"  [{rules}]" if rules else ""))
+            human.append((story, published, row))
+    if not args.json:
+        _print_items(human, config)
     return 0
+
+
+def _print_items(rows: list, config: Config) -> None:
+    """A header, then one line per story: its time in `timezone` (`~` marks a first-seen time: the page gave
+    none), source, title, URL and the rules it matched."""
+    from datetime import timezone as tz
+
+    if not rows:
+        print("no stories yet: `newsradar run --once` polls every source once")
+        return
+    width = max(6, *(len(story.source) for story, _, _ in rows))
+    print(f"{'published (' + config.timezone + ')':<18} {'source':<{width}}  title  url  [rules]")
+    for story, published, row in rows:
+        moment = published or story.first_seen.replace(tzinfo=story.first_seen.tzinfo or tz.utc)
+        mark = "~" if story.date_is_first_seen or published is None else " "
+        when = moment.astimezone(config.tz).strftime("%Y-%m-%d %H:%M") + mark
+        rules = ",".join(r["rule"] for r in row["rules"])
+        print(f"{when:<18} {story.source:<{width}}  {story.title or '(no title)'}  {story.url}"
+              + (f"  [{rules}]" if rules else ""))
 
 
 COMMANDS = {"run": cmd_run, "items": cmd_items}

@@ -75,6 +75,19 @@ def _check_zone(v: str) -> str:
     return v
 
 
+def _term_list(value: Any) -> Any:
+    """A watchlist or a rule's any/all/none is a YAML list: `iflytek: iFlytek, 科大讯飞` would be ONE term that
+    never matches, so a string is an error that shows the list it probably meant."""
+    if isinstance(value, str):
+        terms = [t.strip() for t in re.split(r"[,，、;]", value) if t.strip()]
+        shown = ", ".join(f'"{t}"' if re.search(r"[:#,\[\]{}]|^[@&*!|>%]", t) else t for t in terms)
+        raise ValueError(f"needs a list of terms, not the string '{value}'; write [{shown}]")
+    return value
+
+
+TermList = Annotated[tuple[str, ...], BeforeValidator(_term_list)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -154,9 +167,9 @@ class Source(_Model):
 
 class Rule(_Model):
     name: str = Field(min_length=1)
-    any: Terms = ()
-    all: Terms = ()
-    none: Terms = ()
+    any: TermList = ()
+    all: TermList = ()
+    none: TermList = ()
     tickers: Tickers = ()
     categories: Terms = ()
     sources: Terms = ()
@@ -202,7 +215,7 @@ class Config(_Model):
     templates: str | None = None
     fetch: Fetch = Fetch()
     sources: tuple[Source, ...] = ()
-    watchlists: dict[str, Terms] = {}
+    watchlists: dict[str, TermList] = {}
     rules: tuple[Rule, ...] = ()
     notifiers: dict[str, Notifier] = {}
     ops: str | None = None
@@ -211,6 +224,14 @@ class Config(_Model):
     daemon: Daemon = Daemon()
     # Where the file was read from; set by load_config, not a key of the file.
     path: Path | None = Field(None, exclude=True)
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, v: str) -> str:
+        if not re.match(r"^[A-Za-z][\w+.-]*://", v):
+            raise ValueError(f"'{v}' is not a database URL; did you mean 'sqlite:///{v}'? "
+                             f"(or postgresql+psycopg://user@host/db)")
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -280,7 +301,7 @@ def check_file_mode(path: Path) -> None:
 
 
 def parse_config(text: str, path: Path, env: dict[str, str] | None = None) -> Config:
-    name = path.name
+    name = str(path)  # as the user gave it: `-c /abs/path/x.yaml` errors name /abs/path/x.yaml
     try:
         data, lines = yamlmap.load(text, env)
     except yamlmap.YamlProblem as exc:
@@ -381,6 +402,10 @@ def _cross_check(config: Config) -> list[tuple[tuple, str]]:
                 close = difflib.get_close_matches(target, list(config.notifiers), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 out.append((("rules", i, "notify", j), f"rule '{rule.name}' notifies unknown notifier '{target}'{hint}"))
+    folder = _sqlite_folder(_resolve_store(config.store, config.path or Path("config.yaml")))
+    if folder is not None and not folder.is_dir():
+        out.append((("store",), f"store: the folder {folder} does not exist (newsradar creates the database file, "
+                                f"not its folder)"))
     if config.ops and config.ops not in config.notifiers:
         out.append((("ops",), f"ops names unknown notifier '{config.ops}'"))
     out.extend(_check_alerts(config))
@@ -436,6 +461,23 @@ def compile_rules(config: Config):
     specs = [RuleSpec(r.name, r.any, r.all, r.none, r.notify, r.urgent, r.tickers, r.categories, r.sources)
              for r in config.rules]
     return RuleSet.compile(specs, dict(config.watchlists))
+
+
+def _sqlite_folder(url: str) -> Path | None:
+    """The folder a SQLite store's file goes in (None for other databases and in-memory SQLite)."""
+    if not url.startswith("sqlite:///") or url.split("?")[0] in ("sqlite:///", "sqlite:///:memory:"):
+        return None
+    return Path(url[len("sqlite:///"):].split("?")[0]).parent
+
+
+def warnings_of(config: Config) -> list[str]:
+    """What is valid but cannot be what the user wants (`check` prints them; the daemon logs them)."""
+    out = []
+    if not [s for s in config.sources if s.enabled]:
+        out.append("no sources (or none enabled): `run` would poll nothing")
+    if not config.rules:
+        out.append("no rules: stories are stored but nothing is ever alerted")
+    return out
 
 
 def _resolve_store(url: str, config_path: Path) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,12 @@ from typing import Any
 
 
 def _start_worker(parent: int) -> None:
+    # Ctrl-C reaches the whole process group and systemd's SIGTERM the whole cgroup: the daemon stops its pool
+    # itself (and the guard below covers a parent that died), so a worker ignores both rather than dying
+    # mid-extraction with a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)

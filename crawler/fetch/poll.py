@@ -165,7 +165,8 @@ class Poller:
             log.exception("poll of %s crashed", source.name)
             result = PollResult(source.name, ok=False, error=f"{type(exc).__name__}: {exc}")
         result.ms = int((time.monotonic() - started) * 1000)
-        log.info(
+        log.log(
+            logging.INFO if result.ok else logging.WARNING,  # a failing source: this one line says why
             "poll source=%s status=%s new=%d duplicates=%d alerts=%d stale=%d failures=%d ms=%d%s",
             result.source, result.status, result.new, result.duplicates, result.alerts, result.stale, result.failures,
             result.ms,

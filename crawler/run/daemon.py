@@ -64,16 +64,32 @@ class Daemon:
         self.scheduler = SteadyScheduler(event_loop=loop, timezone=self.config.tz, on_step=self._clock_stepped)
         self.scheduler.start()
         self._schedule(self.config)
+        # The daemon's own jobs: a late or still-running one just runs at its next turn (no misfire warning).
         self.scheduler.add_job(self._send, "interval", seconds=self.config.daemon.outbox_every.total_seconds(),
-                               id="outbox", max_instances=1, coalesce=True)
+                               id="outbox", max_instances=1, coalesce=True, misfire_grace_time=None)
         self.scheduler.add_job(self.reload, "interval", seconds=self.config.daemon.reload_check.total_seconds(),
-                               id="reload", max_instances=1, coalesce=True)
+                               id="reload", max_instances=1, coalesce=True, misfire_grace_time=None)
         self.scheduler.add_job(self.poller.release_idle_workers, "interval", seconds=_idle_check(self.config),
-                               id="workers", max_instances=1, coalesce=True)
+                               id="workers", max_instances=1, coalesce=True, misfire_grace_time=None)
         log.info("newsradar running: %d sources, %d rules, store %s", len(self.config.sources),
                  len(self.config.rules), self.store.engine.url.render_as_string(hide_password=True))
+        log.info("next polls: %s", self.next_polls() or "none (no enabled source)")
         await self.stopping.wait()
         return await self.shutdown()
+
+    def next_polls(self) -> str:
+        """'cnbc-top 20:54:26, 36kr 20:54:26, ...' in `timezone` (the date too when it is not today)."""
+        from datetime import datetime
+
+        today = datetime.now(self.config.tz).date()
+        out = []
+        for job in sorted(self.scheduler.get_jobs(), key=lambda j: (j.next_run_time is None, j.next_run_time or 0)):
+            if not job.id.startswith("source:") or job.next_run_time is None:
+                continue
+            at = job.next_run_time.astimezone(self.config.tz)
+            out.append(f"{job.id.removeprefix('source:')} {at:%H:%M:%S}" if at.date() == today
+                       else f"{job.id.removeprefix('source:')} {at:%Y-%m-%d %H:%M}")
+        return ", ".join(out)
 
     async def shutdown(self) -> int:
         log.info("stopping: no new polls; waiting up to %s for %d running", self.config.daemon.shutdown_grace,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,43 @@ class InstanceLocked(RuntimeError):
     pass
 
 
+def holder(store: Store) -> dict | None:
+    """Who holds this store's instance lock: {"pid": int | None, "since": aware datetime | None}, or None when
+    no newsradar runs on it. Never takes the lock for longer than the check."""
+    url = make_url(store.url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database + ".lock")
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        except BlockingIOError:
+            return _parse_holder(path.read_text(errors="replace"))
+        finally:
+            os.close(fd)
+    if url.get_backend_name() == "postgresql":
+        with store.engine.connect() as conn:
+            got = conn.execute(text(f"SELECT pg_try_advisory_lock({_PG_KEY})")).scalar()
+            if got:
+                conn.execute(text(f"SELECT pg_advisory_unlock({_PG_KEY})"))
+            conn.commit()
+        return None if got else {"pid": None, "since": None}
+    return None
+
+
+def _parse_holder(content: str) -> dict:
+    pid, _, since = content.strip().partition(" ")
+    try:
+        started = datetime.fromisoformat(since) if since else None
+    except ValueError:
+        started = None
+    return {"pid": int(pid) if pid.isdigit() else None, "since": started}
+
+
 class InstanceLock:
     def __init__(self, store: Store):
         self.store = store
@@ -47,7 +85,8 @@ class InstanceLock:
                 os.close(fd)
                 raise InstanceLocked(f"another newsradar is already running on {url.database} (lock {path})") from None
             os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+            # pid and start time, for `newsradar status` ("daemon running, pid 123, since ...")
+            os.write(fd, f"{os.getpid()} {datetime.now(timezone.utc).isoformat(timespec='seconds')}\n".encode())
             self._fd = fd
         elif url.get_backend_name() == "postgresql":
             conn = self.store.engine.connect()

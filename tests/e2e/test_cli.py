@@ -218,6 +218,28 @@ def test_outbox_retry_accepts_the_id_as_outbox_shows_it(world, tmp_path):
     assert proc.returncode == 0 and proc.stdout.startswith("1 alerts queued again"), proc.stderr
 
 
+def test_outbox_id_shows_that_alert_and_an_unknown_id_is_an_error(world):
+    row = _json_lines(newsradar("outbox", "--json", "-c", str(world.config)).stdout)[0]
+    for given in (f"nr-{row['id']}", str(row["id"])):
+        shown = _json_lines(newsradar("outbox", given, "--json", "-c", str(world.config)).stdout)
+        assert [r["id"] for r in shown] == [row["id"]]
+    human = newsradar("outbox", f"nr-{row['id']}", "-c", str(world.config)).stdout
+    assert human.startswith(f"nr-{row['id']} ") and human.count("\n") == 1, human
+    missing = newsradar("outbox", "nr-999999", "-c", str(world.config), check=False)
+    assert missing.returncode == 2 and "no alert nr-999999" in missing.stderr
+    bad = newsradar("outbox", "bogus", "-c", str(world.config), check=False)
+    assert bad.returncode == 2 and bad.stderr.startswith("usage: newsradar outbox") and "'bogus'" in bad.stderr
+
+
+def test_outbox_retry_of_an_unknown_id_names_it_and_requeues_nothing(world, tmp_path):
+    config = _copy(world, tmp_path)
+    dead = [r for r in _json_lines(newsradar("outbox", "--json", "-c", str(config)).stdout) if r["status"] == "dead"]
+    proc = newsradar("outbox", "retry", str(dead[0]["id"]), "nr-999999", "-c", str(config), check=False)
+    assert proc.returncode == 2 and "no alert nr-999999 in the outbox" in proc.stderr, proc.stderr
+    after = {r["id"]: r["status"] for r in _json_lines(newsradar("outbox", "--json", "-c", str(config)).stdout)}
+    assert after[dead[0]["id"]] == "dead", "all or nothing: the known id was not queued either"
+
+
 # -- status (source health after daemon polls: see the metrics test) ---------------------------------------------
 def test_status_shows_rule_alerts_today_and_outbox_counts(world):
     report = json.loads(newsradar("status", "--json", "-c", str(world.config)).stdout)
@@ -229,6 +251,46 @@ def test_status_shows_rule_alerts_today_and_outbox_counts(world):
     out = newsradar("status", "-c", str(world.config), env={"COLUMNS": "250"}).stdout
     assert "sources" in out and "rules" in out and "alerts today" in out and all(name in out for name in SOURCES)
     assert f"outbox: {PENDING} pending, 0 sending, 0 sent, {DEAD} dead" in out
+
+
+def test_status_fits_80_columns_when_piped_and_shows_the_reason_and_the_daemon(world):
+    out = newsradar("status", "-c", str(world.config), env={"COLUMNS": ""}).stdout
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, out
+    assert lines[0].startswith("daemon: not running on this store"), out
+    assert "sources (times in UTC)" in out
+    header = next(line for line in lines if line.startswith("name "))
+    assert header.split() == ["name", "health", "last", "poll", "next", "stories", "last", "error"], header
+    broken = next(line for line in lines if line.startswith("broken "))
+    assert "HTTP 500" in broken and "(2x)" in broken, broken
+    column = header.index("next")
+    rows = [line for line in lines if line.split()[:1] in [[n] for n in SOURCES]]
+    assert len(rows) == len(SOURCES) and all(line[column:].split()[0] == "-" for line in rows), \
+        "no next run without a daemon"
+    wide = newsradar("status", "--wide", "-c", str(world.config), env={"COLUMNS": ""}).stdout
+    assert "schedule" in wide and "silent after" in wide and world.site.url("/500.xml") in wide
+    report = json.loads(newsradar("status", "--json", "-c", str(world.config)).stdout)
+    assert report["daemon"] == {"running": False, "pid": None, "since": None}
+    assert all(s["next_run"] is None for s in report["sources"])
+
+
+def test_status_says_a_daemon_runs_on_this_store_and_since_when(world, tmp_path):
+    from crawler.config.model import load_config
+    from crawler.run.lock import InstanceLock
+    from crawler.store.database import Store
+
+    config = _copy(world, tmp_path)
+    store = Store(load_config(config).store)
+    try:
+        with InstanceLock(store):
+            report = json.loads(newsradar("status", "--json", "-c", str(config)).stdout)
+            human = newsradar("status", "-c", str(config), env={"COLUMNS": ""}).stdout
+    finally:
+        store.close()
+    assert report["daemon"]["running"] is True and report["daemon"]["pid"] == os.getpid()
+    assert report["daemon"]["since"].endswith("+00:00")
+    assert human.startswith(f"daemon: running on this store (pid {os.getpid()}) since 20"), human
+    assert any(s["next_run"] for s in report["sources"]), "a running daemon has next runs"
 
 
 def test_status_after_run_once_shows_source_health(world):
@@ -246,7 +308,8 @@ def test_log_format_json_writes_one_object_per_line_and_poll_lines_carry_the_pol
     assert set(polls) == SOURCES
     for name, r in polls.items():
         assert {"source", "ok", "error", "new", "alerts", "ms"} <= set(r["poll"]) and isinstance(r["poll"]["ms"], int)
-        assert r["logger"] == "newsradar.poll" and r["level"] == "info" and r["message"].startswith(f"poll source={name} ")
+        assert r["logger"] == "newsradar.poll" and r["level"] == ("info" if r["poll"]["ok"] else "warning")
+        assert r["message"].startswith(f"poll source={name} ")
     assert polls["broken"]["poll"]["ok"] is False and "500" in polls["broken"]["poll"]["error"]
     assert sum(r["poll"]["new"] for r in polls.values()) == len(STORIES)
     assert sum(r["poll"]["alerts"] for r in polls.values()) == DEAD + PENDING
@@ -261,10 +324,11 @@ def test_log_format_json_poll_object_has_the_status(world):
 # -- items --------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("args, count", [((), len(STORIES)), (("--limit", "2"), 2), (("--duplicates",), len(STORIES) + 1)])
 def test_items_human_output_limit_and_duplicates(world, args, count):
-    lines = newsradar("items", "-c", str(world.config), *args).stdout.splitlines()
+    header, *lines = newsradar("items", "-c", str(world.config), *args).stdout.splitlines()
+    assert header.split() == ["published", "(UTC)", "source", "title", "url", "[rules]"], header
     assert len(lines) == count, lines
-    if args == ("--limit", "2"):  # newest first
-        assert lines[0].startswith("2025-06-14 02:00+0000") and STORIES["sitemap"]["title"] in lines[0]
+    if args == ("--limit", "2"):  # newest first, in `timezone`
+        assert lines[0].startswith("2025-06-14 02:00 ") and STORIES["sitemap"]["title"] in lines[0]
     shown = {key: line for key, story in STORIES.items() for line in lines if f"  {world.site.url(story['path'])}" in line}
     assert set(shown) == ({"sitemap", "mislabelled"} if count == 2 else set(STORIES)), lines
     assert all(STORIES[key]["title"] in line for key, line in shown.items()), "each line has the title and the url"

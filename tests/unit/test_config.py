@@ -25,7 +25,7 @@ sources:
 
 def _problems(text: str, env: dict | None = None) -> list[str]:
     with pytest.raises(ConfigError) as exc:
-        parse_config(text, Path("/etc/newsradar/config.yaml"), env or {})
+        parse_config(text, Path("config.yaml"), env or {})  # errors name the path as given
     return exc.value.problems
 
 
@@ -100,8 +100,11 @@ def test_check_defaults_to_config_yaml_in_the_working_directory(tmp_path):
     assert "ok" in newsradar("check", cwd=tmp_path).stdout
 
 
-def test_run_with_a_store_that_cannot_be_opened_exits_non_zero(tmp_path):
+def test_run_with_a_store_that_cannot_be_opened_exits_non_zero(tmp_path, closed_port):
     path = tmp_path / "config.yaml"
     path.write_text(MINIMAL.replace("sqlite:///newsradar.db", "sqlite:////nonexistent/dir/x.db"))
+    proc = newsradar("run", "--once", "-c", str(path), check=False)
+    assert proc.returncode == 2 and "store: the folder /nonexistent/dir does not exist" in proc.stderr
+    path.write_text(MINIMAL.replace("sqlite:///newsradar.db", f"postgresql+psycopg://nr@127.0.0.1:{closed_port}/x"))
     proc = newsradar("run", "--once", "-c", str(path), check=False)
     assert proc.returncode == 1 and "cannot open store" in proc.stderr

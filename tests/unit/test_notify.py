@@ -54,6 +54,9 @@ def test_mail_reaches_a_real_smtp_server(smtp_server):
     assert "Fed &lt;script&gt;x&lt;/script&gt; Bcc: victim@example.com" in html
     assert "<script" not in html and "nr-7-desk" in html
     assert "<mark>Fed</mark>" in html and 'href="https://news.example.com/a?b=1&amp;c=2"' in html
+    plain = mail.get_body(("plain",)).get_content()
+    assert "https://news.example.com/a?b=1&c=2" in plain, plain  # the text part carries the link too
+    assert "Fed" in plain and HOSTILE.source in plain and "nr-7-desk" in plain
 
 
 @pytest.mark.parametrize("where, reply, permanent", [
