@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     from crawler.cli import alerts as cli_alerts
 
     cli_alerts.add_commands(sub, common)
+    from crawler.cli import report as cli_report
+
+    cli_report.add_command(sub, common)
     return p
 
 
@@ -132,4 +135,10 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "items": cmd_items}
+def cmd_report(args: argparse.Namespace, config: Config) -> int:
+    from crawler.cli.report import cmd_report as run_report
+
+    return run_report(args, config)
+
+
+COMMANDS = {"run": cmd_run, "items": cmd_items, "report": cmd_report}
