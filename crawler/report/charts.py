@@ -6,13 +6,15 @@ could restyle. Altair would need vl-convert (a bundled Deno/V8) to make an SVG. 
 where the report is *made* (Debian: fonts-noto-cjk or fonts-wqy-microhei); without one CJK glyphs show as boxes.
 
 The chart's `<svg class="nr-chart" data-counts="0,2,1,...">` carries every bucket's count in order; every bar
-(non-empty bucket) is a group `<g id="...-bar-K" class="nr-bar" data-label=... data-count=...>` with a `<title>`
+(non-empty bucket, in order) is wrapped in `<g class="nr-bar" data-label=... data-count=...>` with a `<title>`
 (a tooltip without JavaScript), so tests and scripts can read the counts back from the page.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import logging
 import re
 from html import escape
 from typing import Any
@@ -22,21 +24,37 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.collections import PolyCollection  # noqa: E402
 
+log = logging.getLogger("newsradar.report")
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "WenQuanYi Micro Hei",
                 "WenQuanYi Zen Hei", "Droid Sans Fallback")
 BAR = "#3b6ea5"
 BASELINE = "#d9534f"
 
 
+@functools.cache
 def cjk_font() -> str | None:
-    """The first installed CJK font family matplotlib can use, or None."""
+    """The first installed CJK font family matplotlib can use, or None (logged once: CJK glyphs show as boxes).
+
+    matplotlib caches the system's font list when first run; a CJK font installed after that is found by its
+    file name and added."""
     installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((f for f in CJK_FAMILIES if f in installed), None)
+    found = next((f for f in CJK_FAMILIES if f in installed), None)
+    if found is None:
+        for path in font_manager.findSystemFonts():
+            if re.search(r"NotoSansCJK|wqy-microhei|wqy-zenhei|DroidSansFallback", path, re.I):
+                font_manager.fontManager.addfont(path)
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        found = next((f for f in CJK_FAMILIES if f in installed), None)
+    if found is None:
+        log.warning("no CJK font found (Debian: apt-get install fonts-noto-cjk): Chinese text in charts shows as boxes")
+    return found
 
 
 def _style() -> dict[str, Any]:
-    families = ["DejaVu Sans"] + ([cjk_font()] if cjk_font() else [])
+    cjk = cjk_font()
+    families = ["DejaVu Sans"] + ([cjk] if cjk else [])
     return {"svg.fonttype": "path", "font.family": families, "font.size": 9, "svg.hashsalt": "newsradar",
             "axes.spines.top": False, "axes.spines.right": False}
 
@@ -44,10 +62,9 @@ def _style() -> dict[str, Any]:
 def _figure(series: list[tuple[str, int]], baseline: float, title: str, ticks: list[str], tick_every: int):
     fig, ax = plt.subplots(figsize=(7.2, 2.4), dpi=100)
     fig.subplots_adjust(left=0.06, right=0.99, top=0.86, bottom=0.13)  # fixed: tight_layout costs a redraw
-    # only non-empty buckets get a bar (an empty one draws nothing); 168 patches per hour chart are slow
-    for k, (label, count) in enumerate(series):
-        if count:
-            ax.bar([k], [count], color=BAR, width=0.8, gid=f"nrbar-{k}")
+    # one collection of the non-empty buckets' bars: a patch per bar costs ~3x the time (168 per hour chart)
+    verts = [[(k - 0.4, 0), (k - 0.4, c), (k + 0.4, c), (k + 0.4, 0)] for k, (_, c) in enumerate(series) if c]
+    ax.add_collection(PolyCollection(verts, facecolors=BAR, edgecolors="none", gid="nrbars"))
     ax.axhline(baseline, color=BASELINE, linestyle="--", linewidth=1.2, gid="nrbaseline",
                label=f"baseline {baseline:.2f}")
     ax.set_title(title, loc="left")
@@ -72,14 +89,19 @@ def _annotate(svg: str, series: list[tuple[str, int]], prefix: str, baseline: fl
     counts = ",".join(str(c) for _, c in series)
     svg = svg.replace("<svg ", f'<svg class="nr-chart" data-counts="{counts}" ', 1)
     svg = re.sub(r'id="([^"]+)"', lambda m: f'id="{prefix}-{m.group(1)}"', svg)
-    svg = re.sub(r'(href|url\()(="?)#([^")]+)', lambda m: f"{m.group(1)}{m.group(2)}#{prefix}-{m.group(3)}", svg)
+    svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}-{m.group(1)}"', svg)
+    svg = re.sub(r'url\(#([^)]+)\)', lambda m: f"url(#{prefix}-{m.group(1)})", svg)
+    drawn = iter([(label, count) for label, count in series if count])
 
     def bar(m: re.Match) -> str:
-        label, count = series[int(m.group(1))]
-        return (f'<g id="{prefix}-bar-{m.group(1)}" class="nr-bar" data-label="{escape(label)}" '
-                f'data-count="{count}"><title>{escape(label)}: {count}</title>')
+        label, count = next(drawn)
+        return (f'<g class="nr-bar" data-label="{escape(label)}" data-count="{count}">'
+                f'<title>{escape(label)}: {count}</title>{m.group(0)}</g>')
 
-    svg = re.sub(rf'<g id="{prefix}-nrbar-(\d+)">', bar, svg)
+    def bars(m: re.Match) -> str:
+        return m.group(1) + re.sub(r"<path [^>]*/>", bar, m.group(2)) + m.group(3)
+
+    svg = re.sub(rf'(<g id="{prefix}-nrbars">)(.*?)(</g>)', bars, svg, count=1, flags=re.S)
     svg = svg.replace(f'<g id="{prefix}-nrbaseline">',
                       f'<g id="{prefix}-baseline" class="nr-baseline" data-baseline="{baseline}">'
                       f'<title>baseline {baseline:.2f}</title>', 1)

@@ -21,7 +21,7 @@ from crawler.report.html import render_html
 from crawler.report.queries import build_report
 from crawler.web.server import Dashboard
 from tests.conftest import ROOT
-from tests.support.reportsite import DASH_NOW, NOW, filled  # noqa: F401  (fixture)
+from tests.support.reportsite import DASH_NOW, NOW
 
 pytestmark = pytest.mark.browser
 CHROMIUM = os.environ.get("NEWSRADAR_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")

@@ -19,7 +19,7 @@ from crawler.store.database import Outbox, SourceHealth, Story
 from crawler.web.server import Dashboard
 from tests.e2e.test_daemon import DaemonProcess, wait_for
 from tests.support.receivers import free_port
-from tests.support.reportsite import DASH_NOW, filled  # noqa: F401  (fixture)
+from tests.support.reportsite import DASH_NOW
 
 
 def get(url: str, headers: dict | None = None, method: str = "GET") -> tuple[int, str, dict]:

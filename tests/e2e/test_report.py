@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crawler.cli.main import main
-from tests.support.reportsite import HOSTILE, NOW, filled  # noqa: F401  (fixture)
+from tests.support.reportsite import HOSTILE, NOW
 
 
 class Result:
