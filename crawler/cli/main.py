@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     from crawler.cli import alerts as cli_alerts
 
     cli_alerts.add_commands(sub, common)
+    from crawler.cli.main import report as cli_report
+
+    cli_report.add_command(sub, common)
     return p
 
 
@@ -235,4 +238,11 @@ def _print_items(rows: list, config: Config) -> None:
               + (f"  [{rules}]" if rules else ""))
 
 
-COMMANDS = {"run": cmd_run, "items": cmd_items}
+
+def cmd_report(args: argparse.Namespace, config: Config) -> int:
+    from crawler.cli.report import cmd_report as run_report
+
+    return run_report(args, config)
+
+
+COMMANDS = {"run": cmd_run, "items": cmd_items, "report": cmd_report}

@@ -194,6 +194,14 @@ class Metrics(_Model):
     host: str = "127.0.0.1"
 
 
+class Web(_Model):
+    """The daemon's read-only dashboard (crawler.web): /, /report, /stories, /healthz, /metrics."""
+
+    port: int = Field(ge=1, le=65535)
+    host: str = "127.0.0.1"
+    token: str | None = Field(None, min_length=8)  # required as `Authorization: Bearer TOKEN` when set
+
+
 class Health(_Model):
     failing_after: int = Field(3, ge=1)
     silent_after: Duration | None = None
@@ -220,6 +228,7 @@ class Config(_Model):
     notifiers: dict[str, Notifier] = {}
     ops: str | None = None
     metrics: Metrics | None = None
+    web: Web | None = None
     health: Health = Health()
     daemon: Daemon = Daemon()
     # Where the file was read from; set by load_config, not a key of the file.

@@ -30,6 +30,7 @@ from crawler.config.model import Config, ConfigError, Source, load_config
 from crawler.run.metrics import Metrics
 from crawler.fetch.poll import Poller, run_reactor
 from crawler.store.database import Store, StoreError
+from crawler.web.server import start_for as start_dashboard
 
 log = logging.getLogger("newsradar.daemon")
 
@@ -48,7 +49,8 @@ class Daemon:
         self.running: set[asyncio.Task] = set()
         self._fingerprint = _fingerprint(path)
         self.scheduler = None
-        self.metrics = Metrics.start(config.metrics)
+        self.metrics = Metrics.start(config.metrics, registry_only=config.web is not None)
+        self.web = start_dashboard(self)  # None without `web:`; its own threads, never this loop
 
     # -- life cycle -------------------------------------------------------------------------------------------
     async def run(self) -> int:
@@ -111,6 +113,8 @@ class Daemon:
         self.poller.close()
         self.delivery.close()
         self.metrics.stop()
+        if self.web is not None:
+            self.web.stop()
         log.info("stopped")
         return 0
 

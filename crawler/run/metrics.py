@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 class Metrics:
     def __init__(self, registry: Any = None):
         self.enabled = registry is not None
+        self.registry = registry  # also served by the dashboard's /metrics (crawler.web)
         self._server: Any = None
         if not self.enabled:
             return
@@ -29,8 +30,10 @@ class Metrics:
                                  buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
 
     @classmethod
-    def start(cls, settings: Any) -> Metrics:
-        if settings is None:
+    def start(cls, settings: Any, registry_only: bool = False) -> Metrics:
+        """Serve metrics on `settings.port`; with `registry_only` (the dashboard serves them) collect them even
+        without a `metrics:` section."""
+        if settings is None and not registry_only:
             return cls()
         try:
             from prometheus_client import CollectorRegistry, start_http_server
@@ -39,6 +42,8 @@ class Metrics:
             return cls()
         registry = CollectorRegistry()
         metrics = cls(registry)
+        if settings is None:
+            return metrics
         metrics._server = start_http_server(settings.port, settings.host, registry=registry)
         log.info("metrics on http://%s:%d/metrics", settings.host, settings.port)
         return metrics
