@@ -16,8 +16,9 @@ The rule, measured on the corpora in ``../shared/corpora`` (body token F1; trafi
    that balanced adds are in prose lines (8+ tokens ending in sentence punctuation). Paragraphs that precision
    dropped are prose; the chrome balanced lets in (menus, tickers, related headlines) is not. Without the prose
    test zh-cwced falls to 0.925 (the extra text there is chrome, and a CJK headline is 25+ tokens long, so
-   length is no test); with it: benchmark 0.965, zh-cwced 0.940, wcxb 0.937 (trafilatura's default 0.936).
-3. ``favor_recall`` only when both came back empty (wcxb 0.939; no page left empty where any mode finds text).
+   length is no test); with it: benchmark 0.965, zh-cwced 0.941, wcxb 0.937 (trafilatura's default 0.936).
+3. ``favor_recall`` only when both came back empty (wcxb 0.939, as ``newsradar extract`` without a URL; no
+   page left empty where any mode finds text).
 
 Afterwards a trailing disclaimer or copyright line is cut, and a text that is only boilerplate is not a text:
 when, leaving out disclaimer lines, no sentence (3+ tokens ending in sentence punctuation) and no line of 25+
