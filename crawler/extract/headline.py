@@ -53,7 +53,7 @@ def _is_logo(h1) -> bool:
 def headline_h1s(tree, limit: int = 3) -> list[str]:
     out = []
     for h1 in tree.xpath("//h1")[:limit]:
-        text = _norm(h1.text_content())
+        text = _norm("".join(h1.xpath(".//text()[not(ancestor::script) and not(ancestor::style)]")))
         if text and not _is_logo(h1):
             out.append(text)
     return out

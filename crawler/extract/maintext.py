@@ -16,12 +16,14 @@ The rule, measured on the corpora in ``../shared/corpora`` (body token F1; trafi
    that balanced adds are in prose lines (8+ tokens ending in sentence punctuation). Paragraphs that precision
    dropped are prose; the chrome balanced lets in (menus, tickers, related headlines) is not. Without the prose
    test zh-cwced falls to 0.925 (the extra text there is chrome, and a CJK headline is 25+ tokens long, so
-   length is no test); with it: benchmark 0.965, zh-cwced 0.940, wcxb 0.937 (trafilatura's default 0.936).
-3. ``favor_recall`` only when both came back empty (wcxb 0.939; no page left empty where any mode finds text).
+   length is no test); with it: benchmark 0.965, zh-cwced 0.941, wcxb 0.937 (trafilatura's default 0.936).
+3. ``favor_recall`` only when both came back empty (wcxb 0.939, as ``newsradar extract`` without a URL; no
+   page left empty where any mode finds text).
 
 Afterwards a trailing disclaimer or copyright line is cut, and a text that is only boilerplate is not a text:
-when, leaving out disclaimer lines, no sentence and no line of 25+ tokens remains and what remains is a disclaimer or at least three
-short lines (a menu), the result is ``('', reason)``. No page of the three corpora is affected by that test.
+when, leaving out disclaimer lines, no sentence (3+ tokens ending in sentence punctuation) and no line of 25+
+tokens remains, and what remains is a disclaimer or at least three short lines (a menu), the result is
+``('', reason)``. No page of the three corpora is affected by that test.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ PROSE_SHARE = 0.3
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff"
 _TOKEN_RE = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")
 _SENTENCE_END_RE = re.compile(r"[.!?。！？…:;：；\"”’)）」』]\s*$")
-_PROSE_TOKENS, _LONG_LINE_TOKENS = 8, 25
+_PROSE_TOKENS, _LONG_LINE_TOKENS, _SHORT_SENTENCE_TOKENS = 8, 25, 3
 # Phrases that only boilerplate carries: disclaimers, risk notices, copyright lines.
 _DISCLAIMER_RE = re.compile(
     r"免责声明|免責聲明|风险提示|風險提示|不构成(?:任何)?投资建议|不構成(?:任何)?投資建議|版权所有|版權所有|版权声明|版權聲明"
@@ -66,8 +68,9 @@ def _is_prose(line: str) -> bool:
 
 
 def _is_text(line: str) -> bool:
-    """A line no menu has: a sentence, or a long line (a paragraph whose punctuation was lost)."""
-    return _is_prose(line) or _tokens(line) >= _LONG_LINE_TOKENS
+    """A line no menu has: a sentence, even a short one, or a long line (a paragraph that lost its punctuation)."""
+    n = _tokens(line)
+    return n >= _LONG_LINE_TOKENS or (n >= _SHORT_SENTENCE_TOKENS and bool(_SENTENCE_END_RE.search(line)))
 
 
 def _lines(text: str) -> list[str]:

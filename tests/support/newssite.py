@@ -13,6 +13,7 @@ Each story's expected title, text fragments and time are in `STORIES`.
 
 from __future__ import annotations
 
+import html
 import json
 
 from tests.support.site import Site
@@ -85,7 +86,7 @@ def article(title: str, body: list[str], published: str, site_name: str = "Deep 
 </head><body>
 <header><nav><a href="/">首頁</a> <a href="/markets/">市場</a> <a href="/news/">新聞</a> <a href="/login">登入</a></nav></header>
 <main><article>
-<h1>{title}</h1>
+<h1>{html.escape(title, quote=False)}</h1>
 <div class="byline">{site_name} · <time datetime="{published}">{published[:10]}</time></div>
 {paragraphs}
 </article></main>
