@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     from crawler.cli import alerts as cli_alerts
 
     cli_alerts.add_commands(sub, common)
-    from crawler.cli.main import report as cli_report
+    from crawler.cli import report as cli_report
 
     cli_report.add_command(sub, common)
     return p
