@@ -68,6 +68,8 @@ from alerts.render.escape import (
     wire_len_slack,
 )
 
+MAIL_MARK_OPEN = '<mark><span style="display:none">«</span>'
+MAIL_MARK_CLOSE = '<span style="display:none">»</span></mark>'
 BUILTIN_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
@@ -119,7 +121,9 @@ class _Spec(NamedTuple):
 
 
 _CHANNELS = {name: _Spec(*row) for name, *row in (
-    ("mail", "mail.html.j2", "digest.mail.html.j2", "html", "html", None, ("<mark>", "</mark>"), 200, 500_000, False),
+    # The hidden guillemets mark the hit in the text/plain part apprise derives from the HTML (it drops <mark>).
+    ("mail", "mail.html.j2", "digest.mail.html.j2", "html", "html", None, (MAIL_MARK_OPEN, MAIL_MARK_CLOSE), 200,
+     500_000, False),
     ("slack", "slack.j2", "digest.slack.j2", "markdown", "slack", None, ("**", "**"), 150, 3000, False),
     ("discord", "markdown.j2", "digest.markdown.j2", "markdown", "markdown", "markdown", ("**", "**"), 256, 2000, True),
     ("telegram", "telegram.html.j2", "digest.telegram.html.j2", "html", "html", "html", ("<b>", "</b>"), 256, 4096, True),

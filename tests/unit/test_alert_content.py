@@ -13,7 +13,7 @@ from apprise.plugins.slack import NotifySlack
 from apprise.plugins.telegram import NotifyTelegram
 
 from alerts.notify.deliver import deliver
-from alerts.render.renderer import Alert, Renderer, Snippet
+from alerts.render.renderer import MAIL_MARK_CLOSE, MAIL_MARK_OPEN, Alert, Renderer, Snippet
 from tests.support.receivers import Reply
 
 URL = "https://news.example.com/chips?id=9"
@@ -63,10 +63,10 @@ def test_mail_has_the_story_in_both_parts(smtp_server):
     [mail] = smtp_server.messages
     assert mail["Subject"] == ALERT.title
     html = mail.get_body(("html",)).get_content()
-    _story_in(html, "<mark>iFlytek</mark>")
+    _story_in(html, f"{MAIL_MARK_OPEN}iFlytek{MAIL_MARK_CLOSE}")
     assert f'href="{URL}"' in html
     plain = mail.get_body(("plain",)).get_content()
-    _story_in(" ".join(plain.split()), "iFlytek", title=True)
+    _story_in(" ".join(plain.split()), "«iFlytek»", title=True)  # the hit is marked in the plain part too
 
 
 def test_console_prints_the_story(capsys):

@@ -19,7 +19,7 @@ from apprise.plugins.slack import NotifySlack
 from apprise.plugins.telegram import NotifyTelegram
 
 from alerts.notify.deliver import Delivery, check_url, deliver, mask_url
-from alerts.render.renderer import Alert, Message, Renderer, Snippet
+from alerts.render.renderer import MAIL_MARK_CLOSE, MAIL_MARK_OPEN, Alert, Message, Renderer, Snippet
 from tests.support.receivers import Reply
 
 HOSTILE = Alert(
@@ -53,7 +53,7 @@ def test_mail_reaches_a_real_smtp_server(smtp_server):
     html = mail.get_body(("html",)).get_content()
     assert "Fed &lt;script&gt;x&lt;/script&gt; Bcc: victim@example.com" in html
     assert "<script" not in html and "nr-7-desk" in html
-    assert "<mark>Fed</mark>" in html and 'href="https://news.example.com/a?b=1&amp;c=2"' in html
+    assert f"{MAIL_MARK_OPEN}Fed{MAIL_MARK_CLOSE}" in html and 'href="https://news.example.com/a?b=1&amp;c=2"' in html
     plain = mail.get_body(("plain",)).get_content()
     assert "https://news.example.com/a?b=1&c=2" in plain, plain  # the text part carries the link too
     assert "Fed" in plain and HOSTILE.source in plain and "nr-7-desk" in plain

@@ -17,7 +17,8 @@ from apprise.conversion import convert_between
 from apprise.plugins.slack import NotifySlack
 
 import alerts.render.escape as escape_module
-from alerts.render.renderer import Alert, Message, Renderer, Snippet, TemplateProblem, cut, len16
+from alerts.render.renderer import (MAIL_MARK_CLOSE, MAIL_MARK_OPEN, Alert, Message, Renderer, Snippet, TemplateProblem,
+                                    cut, len16)
 
 CHANNELS = ["mail", "slack", "discord", "telegram", "markdown", "text"]
 URL = "https://news.example.com/2024/05/fed-cuts?src=rss&id=(42)"
@@ -26,7 +27,7 @@ SAMPLE = Alert(
     published=datetime(2024, 5, 1, 12, 3, tzinfo=timezone.utc), published_is_first_seen=False,
     matches=(("fed-watch", ("Fed", "rate cut")), ("macro", ("markets",))),
     snippet=Snippet("On Wednesday the ", "Fed", " cut rates by 25bp."))
-MARK = {"mail": ("<mark>", "</mark>"), "slack": ("**", "**"), "discord": ("**", "**"),
+MARK = {"mail": (MAIL_MARK_OPEN, MAIL_MARK_CLOSE), "slack": ("**", "**"), "discord": ("**", "**"),
         "telegram": ("<b>", "</b>"), "markdown": ("**", "**"), "text": ("«", "»")}
 FORMAT = {"mail": "html", "slack": "markdown", "discord": "markdown", "telegram": "html",
           "markdown": "markdown", "text": "text"}
