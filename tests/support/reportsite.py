@@ -57,11 +57,11 @@ def fill_store(site, tmp_path: Path, extra: str = "") -> Path:
     site.add("/hostile/", f'<html><body><a class="headline" href="{HOSTILE_PATH}">x</a></body></html>')
     hostile_source = f"""  - name: hostile
     type: html
+    allow_private: true
     url: {site.url('/hostile/')}
     links: "a.headline"
 """
     text = site_config(urls, "sqlite:///store.db", hostile_source + WATCHLISTS + extra)
-    text = text.replace("    type: ", "    allow_private: true\n    type: ")
     config = tmp_path / "config.yaml"
     config.write_text(text, encoding="utf-8")
     newsradar("run", "--once", "-c", str(config))
