@@ -33,8 +33,9 @@ _shared: dict[str, tuple[float, Any]] = {}  # netloc -> (expires, parser or a fu
 class DisallowAll:
     """The parser for a robots.txt that could not be had (5xx, unreachable): nothing is allowed."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, cause: BaseException | None = None):
         self.reason = reason
+        self.cause = cause  # the host could not be reached at all: its requests fail with that, not "robots.txt"
         self.ttl = RETRY_SECONDS
 
     def allowed(self, url: Any, user_agent: Any) -> bool:
@@ -66,6 +67,9 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
     def process_request_2(self, rp: Any, request: Any) -> None:
         if isinstance(rp, DisallowAll):
             self._stats.inc_value("robotstxt/forbidden")
+            if rp.cause is not None:
+                # The host is down (refused, DNS, timeout): say that, as its own fetch would have, not "robots.txt".
+                raise rp.cause
             raise IgnoreRequest(f"Forbidden by robots.txt: {rp.reason}")
         super().process_request_2(rp, request)
 
@@ -87,8 +91,10 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
             self._settle(netloc, build_from_crawler(self._parserimpl, self.crawler, b""))
             return
         self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
+        network = not isinstance(exc, IgnoreRequest)  # IgnoreRequest: refused by the fetch guard, not a down host
         self._settle(netloc, DisallowAll(
-            f"robots.txt unreachable ({type(exc).__name__}: {exc}): everything disallowed until it is asked again"))
+            f"robots.txt unreachable ({type(exc).__name__}: {exc}): everything disallowed until it is asked again",
+            cause=exc if network else None))
 
     def _settle(self, netloc: str, parser: Any) -> None:
         pending = self._parsers[netloc]

@@ -197,7 +197,7 @@ sources:
 
 def test_daemon_starts_workers_on_work_and_stops_them_when_idle(site, http_receiver, tmp_path, daemon_factory):
     _listing(site, [])
-    config = _config(site, http_receiver, tmp_path, extra="    allow_private: true")
+    config = _config(site, http_receiver, tmp_path)
     text = config.read_text().replace("shutdown_grace: 10s}", "shutdown_grace: 10s, worker_idle: 1s}")
     config.write_text(text)
     d = daemon_factory(config)

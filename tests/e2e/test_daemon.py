@@ -242,7 +242,7 @@ def test_the_seed_story_behind_a_feed_dated_today_alerts(site, http_receiver, tm
 fetch: {{delay: 0s, timeout: 5s}}
 daemon: {{reload_check: 0.5s, outbox_every: 1s, shutdown_grace: 10s}}
 sources:
-  - {{name: wire, type: feed, url: "{site.url('/rss.xml')}", every: 1s, jitter: 0s}}
+  - {{name: wire, type: feed, url: "{site.url('/rss.xml')}", every: 1s, jitter: 0s, allow_private: true}}
 rules:
   - {{name: iflytek, any: [iFlytek], notify: [hook]}}
   - {{name: domestic-compute, any: ["domestic computing power"], notify: [hook]}}

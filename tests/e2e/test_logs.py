@@ -66,6 +66,7 @@ daemon: {{reload_check: 0.5s, outbox_every: 1s, shutdown_grace: 10s}}
 sources:
   - name: unreachable
     type: feed
+    allow_private: true
     url: http://127.0.0.1:{port}/rss.xml
     every: 1s
     jitter: 0s
