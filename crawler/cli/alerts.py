@@ -13,7 +13,7 @@ from crawler.config.model import Config, compile_rules
 
 
 def add_commands(sub, common) -> None:
-    from crawler.cli.main import JSON_HELP, add_command, subcommands
+    from crawler.cli.common import JSON_HELP, add_command, subcommands
 
     rules = subcommands(add_command(sub, "rules", "rule tools: `rules test` tries the rules on a text, file or URL"),
                         "action")
@@ -162,7 +162,7 @@ def notify_test(args: argparse.Namespace, config: Config) -> int:
 def outbox(args: argparse.Namespace, config: Config) -> int:
     from sqlalchemy import select, update
 
-    from crawler.cli.main import open_store
+    from crawler.cli.common import open_store
     from crawler.store.database import Outbox, Story, iso_utc, utcnow
 
     if isinstance(args.action, int):  # `outbox nr-42`: that alert (and any further ids)
@@ -217,7 +217,7 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
 def status(args: argparse.Namespace, config: Config) -> int:
     from sqlalchemy import func, select
 
-    from crawler.cli.main import open_store
+    from crawler.cli.common import open_store
     from crawler.run.health import silent_after
     from crawler.store.database import Match, Story, utcnow
 

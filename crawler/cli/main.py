@@ -17,51 +17,7 @@ from pathlib import Path
 from crawler.run import logs
 from crawler.config.model import Config, ConfigError, load_config
 from crawler.fetch.settings import VERSION
-
-
-class Parser(argparse.ArgumentParser):
-    """An argparse parser whose subcommand parsers report their own errors: `newsradar items --limt 5` prints the
-    usage of `items`, not of `newsradar`."""
-
-    def parse_args(self, args=None, namespace=None):  # noqa: D102 - argparse's contract
-        parsed, extra = self.parse_known_args(args, namespace)
-        if extra:
-            deepest = self
-            for key in ("command", "action"):
-                chosen = getattr(parsed, key, None)
-                sub = getattr(deepest, "commands", {}).get(chosen) if isinstance(chosen, str) else None
-                if sub is None:
-                    break
-                deepest = sub
-            deepest.error(f"unrecognized arguments: {' '.join(extra)}")
-        return parsed
-
-
-def add_command(sub, name: str, text: str, **kwargs) -> Parser:
-    """A subcommand with its one-line description, shown by `newsradar --help` and by `newsradar NAME --help`."""
-    parser = sub.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".", **kwargs)
-    sub.commands[name] = parser
-    return parser
-
-
-def subcommands(parser: Parser, dest: str) -> argparse._SubParsersAction:
-    sub = parser.add_subparsers(dest=dest, required=True, metavar="{" + dest + "}", parser_class=Parser)
-    sub.commands = parser.commands = {}
-    return sub
-
-
-def limit(value: str) -> int:
-    """`--limit N`: N > 0, or 0 for all."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{value}' is not a number") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be positive (or 0 for all), not {number}")
-    return number
-
-
-JSON_HELP = "print JSON instead of a table (see the README's CLI reference for the fields)"
+from crawler.cli.common import Parser, add_command, limit, open_store, subcommands
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -128,7 +84,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return handler(args, config)
 
 
-
 def cmd_check(args: argparse.Namespace, config: Config) -> int:
     """0 valid (warnings on stderr); 2 invalid (before this runs); 1 with --connect: the store cannot be opened."""
     from crawler.config.model import warnings_of
@@ -143,16 +98,6 @@ def cmd_check(args: argparse.Namespace, config: Config) -> int:
     print(f"{args.config}: ok ({len(config.sources)} sources, {len(config.rules)} rules, "
           f"{len(config.notifiers)} notifiers)" + ("; store reachable" if args.connect else ""))
     return 0
-
-
-def open_store(config: Config):
-    from crawler.store.database import Store, StoreError
-
-    try:
-        return Store(config.store, busy_timeout=config.store_busy_timeout.total_seconds())
-    except StoreError as exc:
-        print(f"newsradar: {exc}", file=sys.stderr)
-        return None
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
@@ -236,7 +181,6 @@ def _print_items(rows: list, config: Config) -> None:
         rules = ",".join(r["rule"] for r in row["rules"])
         print(f"{when:<18} {story.source:<{width}}  {story.title or '(no title)'}  {story.url}"
               + (f"  [{rules}]" if rules else ""))
-
 
 
 def cmd_report(args: argparse.Namespace, config: Config) -> int:

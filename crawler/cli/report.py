@@ -22,7 +22,7 @@ def add_command(sub, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_report(args: argparse.Namespace, config: Config) -> int:
-    from crawler.cli.main import open_store
+    from crawler.cli.common import open_store
     from crawler.report.queries import build_report, ensure_indexes
 
     try:
