@@ -144,6 +144,11 @@ class Poller:
             ctx = PollContext(self.config, source, self.store, self.io, self.cpu, self.ingest, validators,
                               in_flight=self.in_flight)
             crawler = self.runner.create_crawler(SPIDERS[source.type])
+            if source.render:  # only a rendering source's poll loads scrapy-playwright and its handler
+                from crawler.fetch.render import render_settings
+
+                crawler.settings.setdict(render_settings(
+                    self.config, source, crawler.settings.getdict("DOWNLOADER_MIDDLEWARES")), priority="spider")
             crawler.newsradar = ctx
             ctx.crawler = crawler
             task = self.runner.crawl(crawler, source=spider_args(self.config, source))
