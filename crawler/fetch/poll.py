@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -187,6 +188,12 @@ class Poller:
         """Stop every running crawl (shutdown past its grace period), also those started before a config
         reload replaced the runner: queued downloads are dropped first, then running engines stopped."""
         await asyncio.gather(*(_stop(c) for c in self._active if _engine_running(c)))
+
+    async def close_browser(self) -> None:
+        """Close the shared browser of rendering sources, if a poll started one (crawler.fetch.render)."""
+        render = sys.modules.get("crawler.fetch.render")
+        if render is not None:
+            await render.POOL.close()
 
     def close(self) -> None:
         self.cpu.shutdown(wait=True, cancel_futures=True)
