@@ -117,3 +117,45 @@ def test_what_the_browser_may_load():
     assert refuse("https://93.184.216.34/logo.png", kind="image") == "image not loaded"
     assert refuse("https://93.184.216.34/f.woff2", allow_private=True, kind="font") == "font not loaded"
     assert refuse("https://93.184.216.34/v.mp4", kind="media") == "media not loaded"
+
+
+def _middleware(render, allow_private: bool = False):
+    pytest.importorskip("scrapy_playwright", reason="scrapy-playwright is not installed (pip install 'newsradar[js]')")
+    from crawler.config.model import Source
+    from crawler.fetch.render import RenderMiddleware
+
+    source = Source(name="js", type="html", url="https://93.184.216.34/", links="a", render=render, wait_for="a.x",
+                    render_timeout="3s", allow_private=allow_private)
+    return RenderMiddleware(source)
+
+
+def test_which_requests_go_to_the_browser():
+    from scrapy import Request
+
+    def rendered(render, **meta) -> bool:
+        request = Request("https://93.184.216.34/p", meta=meta)
+        _middleware(render).process_request(request)
+        return bool(request.meta.get("playwright"))
+
+    assert rendered(True, newsradar_listing=True) and not rendered(True, newsradar_article=True)
+    assert rendered("all", newsradar_listing=True) and rendered("all", newsradar_article=True)
+    assert not rendered("all"), "robots.txt and other requests keep Scrapy's handler"
+    request = Request("https://93.184.216.34/p", meta={"newsradar_listing": True})
+    _middleware(True).process_request(request)
+    method = request.meta["playwright_page_methods"][0]
+    assert (method.method, method.args, method.kwargs["timeout"]) == ("wait_for_selector", ("a.x",), 3000)
+
+
+def test_a_rendered_page_redirected_to_an_internal_address_is_not_read():
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+
+    from crawler.fetch.guard import FetchRefused
+
+    request = Request("https://93.184.216.34/p", meta={"playwright": True})
+    landed = HtmlResponse("http://127.0.0.2/admin", body=b"<html></html>", request=request)
+    with pytest.raises(FetchRefused, match="redirected to http://127.0.0.2/admin"):
+        asyncio.run(_middleware(True).process_response(request, landed))
+    assert asyncio.run(_middleware(True, allow_private=True).process_response(request, landed)) is landed
+    public = HtmlResponse("https://93.184.216.34/p2", body=b"", request=request)
+    assert asyncio.run(_middleware(True).process_response(request, public)) is public
