@@ -191,9 +191,20 @@ class _Borrowed:
 
     def __init__(self, browser: Any):
         self._browser = browser
+        self._listeners: list[tuple[str, Any]] = []
+
+    def on(self, event: str, callback: Any) -> None:
+        self._browser.on(event, callback)
+        self._listeners.append((event, callback))
 
     async def close(self) -> None:
-        return None
+        # The handler's listeners would keep it, and its crawler, alive as long as the browser: one per poll.
+        for event, callback in self._listeners:
+            try:
+                self._browser.remove_listener(event, callback)
+            except Exception:  # not registered any more
+                pass
+        self._listeners.clear()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._browser, name)

@@ -159,3 +159,38 @@ def test_a_rendered_page_redirected_to_an_internal_address_is_not_read():
     assert asyncio.run(_middleware(True, allow_private=True).process_response(request, landed)) is landed
     public = HtmlResponse("https://93.184.216.34/p2", body=b"", request=request)
     assert asyncio.run(_middleware(True).process_response(request, public)) is public
+
+
+def test_a_finished_crawl_leaves_the_shared_browser_open_and_without_its_listeners():
+    pytest.importorskip("scrapy_playwright", reason="scrapy-playwright is not installed (pip install 'newsradar[js]')")
+    from crawler.fetch.render import _Borrowed
+
+    class Browser:  # the event side of Playwright's Browser: on, remove_listener
+        closed = False
+
+        def __init__(self) -> None:
+            self.registered: dict[str, list] = {}
+
+        def on(self, event, callback) -> None:
+            self.registered.setdefault(event, []).append(callback)
+
+        def remove_listener(self, event, callback) -> None:
+            self.registered[event].remove(callback)
+
+        def listeners(self, event) -> list:
+            return self.registered.get(event, [])
+
+        async def close(self) -> None:
+            self.closed = True
+
+    async def crawl_ends() -> Browser:
+        browser = Browser()
+        borrowed = _Borrowed(browser)
+        borrowed.on("disconnected", lambda: None)
+        assert len(browser.listeners("disconnected")) == 1
+        await borrowed.close()
+        return browser
+
+    browser = asyncio.run(crawl_ends())
+    assert not browser.closed, "one poll's handler does not close the browser of every poll"
+    assert browser.listeners("disconnected") == [], "nor keeps the handler (and its crawler) alive through it"
