@@ -146,7 +146,8 @@ class BrowserPool:
                     self._playwright = await async_playwright().start()
                 if self._browser is not None:
                     log.warning("the browser has gone away: starting it again")
-                self._browser = await self._playwright.chromium.launch(**launch_options)
+                    self._browser = None
+                self._browser = await self._playwright.chromium.launch(**{"timeout": 60_000, **launch_options})
                 self.launches += 1
                 self.pages = 0
                 log.info("browser started: %s", launch_options.get("executable_path"))
@@ -164,6 +165,16 @@ class BrowserPool:
             log.info("browser rendered %d pages: starting it afresh on the next page", self.pages)
             browser, self._browser = self._browser, None
             await _quietly(browser.close())
+
+    async def discard(self, why: str) -> None:
+        """Drop the current browser now (it seems wedged); the next rendered page starts another one."""
+        browser, self._browser = self._browser, None
+        if browser is not None:
+            log.warning("replacing the browser: %s", why)
+            try:
+                await asyncio.wait_for(_quietly(browser.close()), 10)
+            except asyncio.TimeoutError:
+                log.warning("the old browser did not close within 10s")
 
     async def close(self) -> None:
         """Close the browser and Playwright (at shutdown); the next rendered page starts them again."""
@@ -255,8 +266,15 @@ class RenderHandler(ScrapyPlaywrightDownloadHandler):
         async with POOL.slots(self.concurrency):
             POOL.in_flight += 1
             POOL.peak = max(POOL.peak, POOL.in_flight)
+            # Past this, something is wedged (a browser killed mid-page can leave a navigation without an answer):
+            # the page fails and the browser is replaced, rather than the poll hanging until fetch.poll_timeout.
+            limit = 2 * request.meta["playwright_page_goto_kwargs"]["timeout"] / 1000 + 10
             try:
-                return await super().download_request(request)
+                return await asyncio.wait_for(super().download_request(request), limit)
+            except asyncio.TimeoutError:
+                await POOL.discard(f"a page took over {limit:.0f}s ({request.url})")
+                raise RenderTimeout(f"the browser did not answer within {limit:.0f}s (2 × render_timeout + 10s): "
+                                    "it is started afresh") from None
             except PlaywrightTimeout as exc:
                 selector = request.meta["playwright_page_methods"][0].args[0]
                 raise RenderTimeout(f"the rendered page did not show wait_for {selector!r} within render_timeout "

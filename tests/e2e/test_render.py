@@ -129,7 +129,9 @@ def test_the_daemon_renders_on_one_browser_restarts_it_and_goes_on_past_a_page_t
     wait_for: "a.headline"
     render_timeout: 1s
 """
-    text = jssite.config(urls, "sqlite:///store.db", render="all", extra="    every: 1s\n    jitter: 0s\n" + never)
+    # render_timeout 5s: a page wedged by the browser's death fails within 2 × 5 + 10 s (crawler.fetch.render)
+    text = jssite.config(urls, "sqlite:///store.db", render="all", extra="    every: 1s\n    jitter: 0s\n" + never,
+                         timeout="5s")
     config = _write(tmp_path, text.replace("fetch:\n", "fetch:\n  render_restart_after: 4\n"))
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
