@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from crawler.config import yamlmap
+from crawler.config.rendering import check_rendering
 from crawler.config.source_types import JSON_FIELDS, PRESET_ZONES, PRESETS, Tickers, check_source  # noqa: F401
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -103,6 +104,10 @@ class Fetch(_Model):
     user_agent: str | None = None
     poll_timeout: Duration = timedelta(minutes=10)
     parallel_sources: int = Field(8, ge=1, le=128)
+    # rendering sources (issue 16; crawler.config.rendering, crawler.fetch.render): the one browser of a process
+    render_browser: str | None = None  # the Chromium executable; found on PATH when absent
+    render_concurrency: int = Field(2, ge=1, le=16)  # pages open at once, across all polls of the process
+    render_restart_after: int = Field(500, ge=1)  # rendered pages after which the browser is started afresh
 
 
 class Source(_Model):
@@ -120,6 +125,10 @@ class Source(_Model):
     allow_private: bool = False
     # IANA zone of the times the source writes without an offset; the global `timezone` when absent.
     timezone: str | None = None
+    # type: html: render the listing page (true) or the listing and its articles ("all") in Chromium
+    render: bool | Literal["all"] = False
+    wait_for: str | None = None  # CSS selector a rendered page must show before it is read (required with render)
+    render_timeout: Duration = timedelta(seconds=20)
     # type: json
     method: Literal["GET", "POST"] = "GET"
     form: dict[str, Any] | None = None
@@ -415,6 +424,7 @@ def _cross_check(config: Config) -> list[tuple[tuple, str]]:
     if folder is not None and not folder.is_dir():
         out.append((("store",), f"store: the folder {folder} does not exist (newsradar creates the database file, "
                                 f"not its folder)"))
+    out.extend(check_rendering(config))
     if config.ops and config.ops not in config.notifiers:
         out.append((("ops",), f"ops names unknown notifier '{config.ops}'"))
     out.extend(_check_alerts(config))

@@ -32,8 +32,9 @@ class ConditionalGetMiddleware:
         return cls(PollContext.of(crawler))
 
     def process_request(self, request: Request, spider: Any = None) -> None:
-        if not request.meta.get("newsradar_listing") or request.method != "GET":
-            return None  # a POST query (a page of announcements) has no validators: one URL, many bodies
+        if not request.meta.get("newsradar_listing") or request.method != "GET" or request.meta.get("playwright"):
+            return None  # a POST query (a page of announcements) has no validators: one URL, many bodies; a
+            # rendered page (crawler.fetch.render) is always rendered afresh: a 304 has nothing to render
         etag, modified = self.ctx.validators.get(request.url, (None, None))
         if etag:
             request.headers.setdefault(b"If-None-Match", etag)
@@ -42,7 +43,8 @@ class ConditionalGetMiddleware:
         return None
 
     def process_response(self, request: Request, response: Any, spider: Any = None) -> Any:
-        if request.meta.get("newsradar_listing") and request.method == "GET" and response.status == 200:
+        if (request.meta.get("newsradar_listing") and request.method == "GET" and response.status == 200
+                and not request.meta.get("playwright")):
             etag = response.headers.get(b"ETag")
             modified = response.headers.get(b"Last-Modified")
             if etag or modified:

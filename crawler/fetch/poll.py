@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -144,6 +145,11 @@ class Poller:
             ctx = PollContext(self.config, source, self.store, self.io, self.cpu, self.ingest, validators,
                               in_flight=self.in_flight)
             crawler = self.runner.create_crawler(SPIDERS[source.type])
+            if source.render:  # only a rendering source's poll loads scrapy-playwright and its handler
+                from crawler.fetch.render import render_settings
+
+                crawler.settings.setdict(render_settings(
+                    self.config, source, crawler.settings.getdict("DOWNLOADER_MIDDLEWARES")), priority="spider")
             crawler.newsradar = ctx
             ctx.crawler = crawler
             task = self.runner.crawl(crawler, source=spider_args(self.config, source))
@@ -183,6 +189,12 @@ class Poller:
         """Stop every running crawl (shutdown past its grace period), also those started before a config
         reload replaced the runner: queued downloads are dropped first, then running engines stopped."""
         await asyncio.gather(*(_stop(c) for c in self._active if _engine_running(c)))
+
+    async def close_browser(self) -> None:
+        """Close the shared browser of rendering sources, if a poll started one (crawler.fetch.render)."""
+        render = sys.modules.get("crawler.fetch.render")
+        if render is not None:
+            await render.POOL.close()
 
     def close(self) -> None:
         self.cpu.shutdown(wait=True, cancel_futures=True)

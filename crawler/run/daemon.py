@@ -110,6 +110,7 @@ class Daemon:
         except asyncio.TimeoutError:
             log.warning("outbox not flushed in time: pending alerts go out on the next start")
         self.scheduler.shutdown(wait=False)
+        await self.poller.close_browser()
         self.poller.close()
         self.delivery.close()
         self.metrics.stop()

@@ -112,3 +112,5 @@ def setup(level: str = "INFO", fmt: str = "text") -> None:
     # Scrapy and apprise talk a lot at INFO; newsradar's own poll lines say what a user needs.
     for noisy in ("scrapy", "twisted", "apprise", "apscheduler", "trafilatura", "htmldate", "charset_normalizer", "filelock"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # scrapy-playwright logs a traceback for every page that failed; the poll line already says why
+    logging.getLogger("scrapy-playwright").setLevel(max(logging.ERROR, root.level))

@@ -31,6 +31,7 @@ def run_once(config: Config, store: Store) -> int:
                 await delivery.record_poll(poller.io, config.source(result.source), result)
             report = await delivery.send_due()
         finally:
+            await poller.close_browser()
             poller.close()
             delivery.close()
         failed = [r for r in results if not r.ok]
