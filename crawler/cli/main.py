@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     ext.add_argument("--json", action="store_true", help="one JSON object per input, in input order")
     ext.add_argument("--workers", type=int, default=0, help="extraction processes (default: one per core)")
 
+    schema = add_command(sub, "schema", "print the JSON Schema of config.yaml (for editors and linters)",
+                         parents=[common])
+    schema.add_argument("--markdown", action="store_true", help="the README's config tables instead, from the models")
+
     from crawler.cli import alerts as cli_alerts
 
     cli_alerts.add_commands(sub, common)
@@ -62,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logs.setup(args.log_level, args.log_format)
+    if args.command == "schema":  # needs no config: it describes every config
+        from crawler.config import reference
+
+        print("\n".join(reference.sections().values()) if args.markdown else reference.json_schema())
+        return 0
     if args.command == "extract":
         from crawler.cli.extract import run_extract
 
