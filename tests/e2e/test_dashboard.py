@@ -149,7 +149,8 @@ def test_daemon_serves_the_dashboard_and_metrics_on_web_port(filled, tmp_path):
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for(lambda: "dashboard on" in d.text(), what="dashboard start", daemon=d)
-        wait_for(lambda: get(base + "/metrics")[0] == 200 and "newsradar_polls_total" in get(base + "/metrics")[1],
+        # a sample line ("name{labels} value"), not just the metric's HELP line: a poll has really finished
+        wait_for(lambda: get(base + "/metrics")[0] == 200 and "newsradar_polls_total{" in get(base + "/metrics")[1],
                  timeout=60, what="a poll in /metrics", daemon=d)
         # 200 once polls and the outbox are going: the copied store's due alerts go out on the daemon's first send
         wait_for(lambda: get(base + "/healthz")[0] == 200, timeout=60, what="/healthz 200", daemon=d)
