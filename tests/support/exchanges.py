@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.support.site import send
+
 MS = 1718073000000  # 2024-06-11 10:30:00 +08:00
 
 WIRE = [
@@ -138,9 +140,9 @@ class Exchanges:
             "/cgi-bin/browse-edgar": self._edgar,
         }.get(url.path)
         if route is None and url.path.startswith("/roll/"):
-            return self._send(h, 200, ARTICLE.encode(), "text/html; charset=utf-8")
+            return send(h, 200, ARTICLE.encode(), "text/html; charset=utf-8")
         if route is None:
-            return self._send(h, 404, b"not found", "text/plain")
+            return send(h, 404, b"not found", "text/plain")
         status, payload, ctype = route(h, query, body)
         name = route.__name__.strip("_")
         mode = self.broken.get(name)
@@ -151,9 +153,9 @@ class Exchanges:
         if status == 200 and h.command == "GET" and name == "wire":
             etag = '"' + hashlib.sha1(payload).hexdigest()[:12] + '"'
             if h.headers.get("If-None-Match") == etag:
-                return self._send(h, 304, b"", None, {"ETag": etag})
-            return self._send(h, 200, payload, ctype, {"ETag": etag})
-        self._send(h, status, payload, ctype)
+                return send(h, 304, b"", None, {"ETag": etag})
+            return send(h, 200, payload, ctype, {"ETag": etag})
+        send(h, status, payload, ctype)
 
     def _json(self, doc: object) -> tuple[int, bytes, str]:
         return 200, json.dumps(doc, ensure_ascii=False).encode(), "application/json;charset=UTF-8"
@@ -224,22 +226,6 @@ class Exchanges:
             return 403, b"<html><body>Your Request Originates from an Undeclared Automated Tool</body></html>", \
                 "text/html"
         return 200, edgar_atom().encode("latin-1"), "application/atom+xml"
-
-    @staticmethod
-    def _send(h, status: int, body: bytes, ctype: str | None, headers: dict | None = None) -> None:
-        h.send_response(status)
-        if ctype:
-            h.send_header("Content-Type", ctype)
-        for k, v in (headers or {}).items():
-            h.send_header(k, v)
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        if body:
-            try:
-                h.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
 
 @pytest.fixture
 def exchanges():
