@@ -34,7 +34,7 @@ from pydantic import (
 
 from crawler.config import yamlmap
 from crawler.config.rendering import check_rendering
-from crawler.config.source_types import JSON_FIELDS, PRESET_ZONES, PRESETS, Tickers, check_source  # noqa: F401
+from crawler.config.source_types import JSON_FIELDS, PRESET_ZONES, PRESETS, Tickers, check_source
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")

@@ -69,7 +69,7 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
             self._stats.inc_value("robotstxt/forbidden")
             if rp.cause is not None:
                 # The host is down (refused, DNS, timeout): say that, as its own fetch would have, not "robots.txt".
-                raise rp.cause
+                raise rp.cause.with_traceback(None)  # one cached cause: do not grow its traceback per request
             raise IgnoreRequest(f"Forbidden by robots.txt: {rp.reason}")
         super().process_request_2(rp, request)
 
