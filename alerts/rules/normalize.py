@@ -31,6 +31,8 @@ import unicodedata as ud
 from bisect import bisect_right
 from typing import NamedTuple
 
+from crawler.cjk import UNSPACED_RE
+
 __all__ = ["Folded", "fold", "fold_term", "snippet"]
 
 # Lone space is already folded; anything else whitespace-ish (runs, \n, \t, NBSP, U+3000) -> " ".
@@ -231,14 +233,9 @@ def fold_term(term: str) -> str:
 
 # --- snippets -------------------------------------------------------------------------------
 
-def _cjk(ch: str) -> bool:
-    """Scripts written without spaces: any character boundary is a word boundary."""
-    o = ord(ch)
-    return 0x2E80 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFF66 <= o <= 0xFF9F or o >= 0x20000
-
-
 def _wordish(ch: str) -> bool:
-    return ch.isalnum() and not _cjk(ch)
+    """A letter of a script that spaces its words (in the others any character boundary is a word boundary)."""
+    return ch.isalnum() and not UNSPACED_RE.match(ch)
 
 
 def _continues(ch: str) -> bool:

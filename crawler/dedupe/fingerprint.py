@@ -20,10 +20,12 @@ import re
 import unicodedata
 from difflib import SequenceMatcher
 
+from crawler.cjk import CJK
+
 MIN_TOKENS = 40
 # Distinct articles in the shared corpora (31k pairs) are >= 16 bits apart; copies with other chrome are <= 3.
 MAX_DISTANCE = 8
-_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]|[^\W_]+", re.UNICODE)
+_TOKEN = re.compile(f"[{CJK}]|[^\\W_]+")
 _MASK = (1 << 64) - 1
 
 

@@ -35,6 +35,7 @@ from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 
+from crawler.cjk import CJK_RE, HAN, HANGUL, KANA
 from crawler.extract.dates import find_date
 from crawler.extract.decode import decode_html
 from crawler.extract.headline import choose as choose_headline
@@ -68,7 +69,6 @@ class Page:
 # ---------------------------------------------------------------------------------------------
 # Parsing and main text
 
-_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 # lxml refuses control characters in the element text that trafilatura rewrites ("All strings must
 # be XML compatible"), which would cost the whole page.
@@ -152,7 +152,7 @@ def _cjk_config():
 def _is_cjk_page(tree) -> bool:
     sample = " ".join(tree.xpath(_VISIBLE_TEXT))[:20_000]
     letters = sum(1 for ch in sample if ch.isalpha())
-    return letters > 0 and len(_CJK_RE.findall(sample)) > 0.3 * letters
+    return letters > 0 and len(CJK_RE.findall(sample)) > 0.3 * letters
 
 
 def _main_text(tree, url: str | None) -> tuple[str, str | None]:
@@ -193,7 +193,7 @@ def _norm(value: str | None) -> str:
 
 def _words(value: str) -> int:
     """Word count, each CJK character counting as one (a headline of three characters is a headline)."""
-    return len(_CJK_RE.findall(value)) + len(re.findall(r"[^\W_]+", _CJK_RE.sub(" ", value)))
+    return len(CJK_RE.findall(value)) + len(re.findall(r"[^\W_]+", CJK_RE.sub(" ", value)))
 
 
 def _looks_like_site(segment: str) -> bool:
@@ -201,7 +201,7 @@ def _looks_like_site(segment: str) -> bool:
     segment = segment.strip()
     if not segment or len(segment) > 40 or re.search(r"[,;?!\"“”]", segment):
         return False
-    if _CJK_RE.search(segment):
+    if CJK_RE.search(segment):
         return len(segment) <= 12
     words = segment.split()
     if len(words) > 5:
@@ -227,14 +227,14 @@ def _strip_site_name(title: str, names: list[str]) -> str:
 
 
 def _strip_once(title: str) -> str:
-    if _CJK_RE.search(title):
+    if CJK_RE.search(title):
         # Chinese portals chain "title_channel_site": keep the first segment when the rest is short.
         parts = [p.strip() for p in title.split("_")]
         if len(parts) > 1 and len(parts[0]) >= 4 and all(len(p) <= 16 for p in parts[1:]):
             return parts[0]
         for sep in _CJK_SEPS[1:]:
             head, found, tail = title.rpartition(sep)
-            if found and _words(head) >= 4 and _CJK_RE.search(tail) and _looks_like_site(tail):
+            if found and _words(head) >= 4 and CJK_RE.search(tail) and _looks_like_site(tail):
                 return head.strip()
     for sep in _BAR_SEPS:  # "Headline | Section | Site"
         head, found, tail = title.rpartition(sep)
@@ -334,8 +334,7 @@ def _canonical(tree, url: str | None) -> str | None:
     return None
 
 
-_KANA_RE, _HANGUL_RE = re.compile(r"[\u3040-\u30ff]"), re.compile(r"[\uac00-\ud7af]")
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_KANA_RE, _HANGUL_RE, _HAN_RE = (re.compile(f"[{chars}]") for chars in (KANA, HANGUL, HAN))
 
 
 def _normalise_lang(code: str | None) -> str | None:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import re
 
+from crawler.cjk import CJK
+
 __all__ = ["OVERLAP", "choose", "headline_h1s", "is_decoration", "strip_decoration"]
 
 OVERLAP = 0.2
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_TOKEN_RE = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
+_TOKEN_RE = re.compile(f"[{CJK}]|[^\\W_{CJK}]+")
 _LOGO_RE = re.compile(r"logo|brand|site-?title|site-?name|masthead|navbar", re.IGNORECASE)
 # "Blog Name: Headline" is written with a colon; "Headline | Site" puts the headline first.
 _LEADING_SEP_RE = re.compile(r"\s*[:：]")

@@ -34,6 +34,8 @@ from typing import Any
 
 import trafilatura
 
+from crawler.cjk import CJK
+
 __all__ = ["BOILERPLATE", "PROSE_SHARE", "RECALL_RATIO", "boilerplate_reason", "choose", "main_text", "tidy"]
 
 RECALL_RATIO = 0.7
@@ -41,8 +43,7 @@ RECALL_RATIO = 0.7
 BOILERPLATE = "the main text is only"
 PROSE_SHARE = 0.3
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff"
-_TOKEN_RE = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")
+_TOKEN_RE = re.compile(f"[{CJK}]|[^\\W{CJK}]+")
 _SENTENCE_END_RE = re.compile(r"[.!?。！？…:;：；\"”’)）」』]\s*$")
 _PROSE_TOKENS, _LONG_LINE_TOKENS, _SHORT_SENTENCE_TOKENS = 8, 25, 3
 # Phrases that only boilerplate carries: disclaimers, risk notices, copyright lines.
