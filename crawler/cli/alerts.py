@@ -160,10 +160,8 @@ def notify_test(args: argparse.Namespace, config: Config) -> int:
 
 
 def outbox(args: argparse.Namespace, config: Config) -> int:
-    from sqlalchemy import select, update
-
     from crawler.cli.common import open_store
-    from crawler.store.database import Outbox, Story, iso_utc, utcnow
+    from crawler.store.database import iso_utc
 
     if isinstance(args.action, int):  # `outbox nr-42`: that alert (and any further ids)
         args.action, args.ids = "list", [args.action, *args.ids]
@@ -174,26 +172,14 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
         if not args.ids and not args.dead:
             print("newsradar: outbox retry needs alert IDs or --dead", file=sys.stderr)
             return 2
-        with store.session.begin() as s:
-            if args.ids and not args.dead:  # all or none: an unknown id requeues nothing
-                known = set(s.scalars(select(Outbox.id).where(Outbox.id.in_(args.ids))))
-                unknown = [f"nr-{i}" for i in dict.fromkeys(args.ids) if i not in known]
-                if unknown:
-                    print(f"newsradar: no alert {', '.join(unknown)} in the outbox; nothing queued again",
-                          file=sys.stderr)
-                    return 2
-            q = update(Outbox).where(Outbox.status == "dead" if args.dead else Outbox.id.in_(args.ids))
-            count = s.execute(q.values(status="pending", attempts=0, next_attempt=utcnow(), created=utcnow(),
-                                       reported=False)).rowcount
+        count, unknown = store.requeue(args.ids, dead=args.dead)
+        if unknown:  # all or none: an unknown id requeues nothing
+            print(f"newsradar: no alert {', '.join(f'nr-{i}' for i in unknown)} in the outbox; nothing queued again",
+                  file=sys.stderr)
+            return 2
         print(f"{count} alerts queued again; they go out on the next pass or within seconds in the daemon")
         return 0
-    with store.session() as s:
-        q = select(Outbox, Story.title).join(Story, Story.id == Outbox.story_id).order_by(Outbox.id.desc())
-        if args.ids:
-            q = q.where(Outbox.id.in_(args.ids))
-        elif not args.all:
-            q = q.where(Outbox.status != "sent")
-        rows = list(s.execute(q.limit(500)))
+    rows = store.outbox_rows(args.ids, include_sent=args.all)
     for row, title in rows:
         item = {"id": row.id, "status": row.status, "notifier": row.notifier, "target": row.target,
                 "attempts": row.attempts, "last_error": row.last_error, "story": title,
@@ -215,11 +201,9 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
 
 
 def status(args: argparse.Namespace, config: Config) -> int:
-    from sqlalchemy import func, select
-
     from crawler.cli.common import open_store
     from crawler.run.health import silent_after
-    from crawler.store.database import Match, Story, utcnow
+    from crawler.store.database import utcnow
 
     store = open_store(config)
     if store is None:
@@ -228,10 +212,7 @@ def status(args: argparse.Namespace, config: Config) -> int:
     outbox_counts = store.outbox_counts()
     now = utcnow()
     since = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    with store.session() as s:
-        today = dict(s.execute(
-            select(Match.rule, func.count()).join(Story, Story.id == Match.story_id)
-            .where(Match.alerted.is_(True), Story.first_seen >= since).group_by(Match.rule)).all())
+    today = store.alerted_by_rule(since)
     from crawler.run.lock import holder
 
     try:

@@ -14,36 +14,32 @@ from crawler.config.model import Config
 
 
 def stored_story(config: Config, url: str) -> dict[str, Any] | None:
-    from sqlalchemy import select
     from sqlalchemy.exc import SQLAlchemyError
 
-    from crawler.store.database import Match, Store, StoreError, Story, StoryUrl, iso_utc
-    from crawler.dedupe.urls import canonical_url
+    from crawler.store.database import Store, StoreError, iso_utc
 
     try:
         store = Store(config.store, create=False)
     except StoreError:
         return None
     try:
-        with store.session() as s:
-            story_id = s.scalar(select(StoryUrl.story_id).where(StoryUrl.url == canonical_url(url)))
-            story = s.get(Story, story_id) if story_id is not None else None
-            if story is None:
-                return None
-            matches = {m.rule: m.alerted for m in s.scalars(select(Match).where(Match.story_id == story.id))}
-            published = story.published_local()
-            return {
-                "id": story.id, "url": story.url, "source": story.source, "title": story.title or "",
-                "text": story.text or "", "first_seen": iso_utc(story.first_seen),
-                "published": published.isoformat() if published and not story.date_is_first_seen else None,
-                "date_source": story.date_source or ("first-seen" if story.date_is_first_seen else None),
-                "date_note": story.date_note, "not_alerted": story.not_alerted, "alerted": matches,
-                "duplicate_of": story.duplicate_of,
-            }
+        found = store.story_for_url(url)
     except SQLAlchemyError:  # a store of another version, or not a newsradar store
         return None
     finally:
         store.close()
+    if found is None:
+        return None
+    story, matches = found
+    published = story.published_local()
+    return {
+        "id": story.id, "url": story.url, "source": story.source, "title": story.title or "",
+        "text": story.text or "", "first_seen": iso_utc(story.first_seen),
+        "published": published.isoformat() if published and not story.date_is_first_seen else None,
+        "date_source": story.date_source or ("first-seen" if story.date_is_first_seen else None),
+        "date_note": story.date_note, "not_alerted": story.not_alerted, "alerted": matches,
+        "duplicate_of": story.duplicate_of,
+    }
 
 
 def describe(stored: dict[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from crawler.items import NewStory
-from crawler.store.database import Store, StoreError
+from crawler.store.database import Match, Outbox, Store, StoreError
 
 WINDOW = timedelta(days=7)
 BODY = " ".join(f"word{i} sentence about chips and iFlytek models {i % 7}" for i in range(60))
@@ -141,3 +141,37 @@ def test_an_older_store_gets_the_field_columns(tmp_path):
     reopened.add_story(story("https://a.example/1", tickers=("AAPL",)), WINDOW)
     assert reopened.stories()[0].tickers == ["AAPL"]
     reopened.close()
+
+
+# -- what the CLI reads and replays -------------------------------------------------------------------------------
+def _outbox_row(s, story_id: int, notifier: str, status: str, now: datetime) -> Outbox:
+    row = Outbox(story_id=story_id, notifier=notifier, target=0, rules=[["r", ["t"]]], status=status, attempts=3,
+                 next_attempt=now, created=now, reported=True)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def test_outbox_rows_requeue_and_alert_counts_are_store_methods(store):
+    now = datetime(2026, 3, 2, 9, 0)
+    added = store.add_story(story("https://news.test/a"), timedelta(days=1))
+    with store.session.begin() as s:
+        sent, dead, pending = (_outbox_row(s, added.story_id, n, st, now).id
+                               for n, st in (("desk", "sent"), ("slack", "dead"), ("ops", "pending")))
+        s.add(Match(story_id=added.story_id, rule="iflytek", terms=["iflytek"], alerted=True))
+    assert [r.id for r, _ in store.outbox_rows()] == [pending, dead]
+    assert [r.id for r, _ in store.outbox_rows(include_sent=True)] == [pending, dead, sent]
+    assert [(r.id, title) for r, title in store.outbox_rows([sent])] == [(sent, "T")]
+
+    assert store.requeue([dead, 999_999], now=now) == (0, [999_999])  # all or none
+    assert store.requeue(dead=True, now=now + timedelta(hours=1)) == (1, [])
+    (row, _), = store.outbox_rows([dead])
+    assert (row.status, row.attempts, row.reported, row.created) == ("pending", 0, False, now + timedelta(hours=1))
+
+    first_seen = store.stories(limit=1)[0].first_seen
+    assert store.alerted_by_rule(first_seen) == {"iflytek": 1}
+    assert store.alerted_by_rule(first_seen + timedelta(seconds=1)) == {}
+
+    found = store.story_for_url("https://NEWS.test/a?utm_source=x")  # compared canonically
+    assert found is not None and found[0].id == added.story_id and found[1] == {"iflytek": True}
+    assert store.story_for_url("https://news.test/other") is None

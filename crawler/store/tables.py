@@ -1,0 +1,142 @@
+"""The store's tables (SQLAlchemy 2 declarative models) and its time convention.
+
+Times are stored as naive UTC (`utcnow()`); `iso_utc` shows one with its +00:00 offset and `to_naive_utc` turns an
+aware time into the stored form. A story's publication offset is kept beside it (`published_offset`, minutes) so
+`published` can be shown as the page gave it (`Story.published_local`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Base", "FailedUrl", "Match", "Outbox", "SourceHealth", "Story", "StoryUrl", "Validator", "iso_utc",
+           "to_naive_utc", "utcnow"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def iso_utc(value: datetime | None, timespec: str = "auto") -> str | None:
+    """A stored (naive UTC) time as ISO 8601 with its +00:00 offset, for output."""
+    return value.replace(tzinfo=timezone.utc).isoformat(timespec=timespec) if value else None
+
+
+def to_naive_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Story(Base):
+    __tablename__ = "stories"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, default="")
+    lang: Mapped[str | None] = mapped_column(String(16))
+    published: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    published_offset: Mapped[int | None] = mapped_column(Integer)
+    date_is_first_seen: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen: Mapped[datetime] = mapped_column(DateTime, index=True)
+    content_hash: Mapped[str] = mapped_column(String(32), index=True)
+    simhash: Mapped[int | None] = mapped_column(BigInteger)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
+    origin: Mapped[str] = mapped_column(String(16), default="page")  # page | feed (the feed's summary) | disclosure
+    # Where `published` came from (crawler.extract.dates: jsonld meta time feed sitemap text url first-seen), a date
+    # dropped or clamped on the way, and why a story that matched rules owes no alert (alerts.delivery.outbox.planner).
+    date_source: Mapped[str | None] = mapped_column(String(16))
+    date_note: Mapped[str | None] = mapped_column(Text)
+    not_alerted: Mapped[str | None] = mapped_column(Text)
+    # Structured fields (JSON and disclosure sources).
+    tickers: Mapped[list | None] = mapped_column(JSON)  # normalised, crawler.tickers
+    company: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(200))
+    doc_url: Mapped[str | None] = mapped_column(String(2048))
+
+    def published_local(self) -> datetime | None:
+        """The publication time with the offset the page gave (UTC when it gave none)."""
+        if self.published is None:
+            return None
+        offset = timezone(timedelta(minutes=self.published_offset or 0))
+        return self.published.replace(tzinfo=timezone.utc).astimezone(offset)
+
+
+class StoryUrl(Base):
+    __tablename__ = "story_urls"
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+
+
+class FailedUrl(Base):
+    """An article that could not be fetched or parsed: not refetched until `next_try` (backing off)."""
+
+    __tablename__ = "failed_urls"
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    next_try: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Validator(Base):
+    """HTTP validators of a feed, listing page or sitemap, for conditional GET."""
+
+    __tablename__ = "validators"
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    updated: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Match(Base):
+    __tablename__ = "matches"
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200), primary_key=True)
+    terms: Mapped[list] = mapped_column(JSON)
+    alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Outbox(Base):
+    """One alert to deliver: a (story, notifier, target URL) triple, or a digest. Never deleted, only marked."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("story_id", "notifier", "target"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    notifier: Mapped[str] = mapped_column(String(200))
+    target: Mapped[int] = mapped_column(Integer, default=0)  # index into the notifier's apprise URLs
+    rules: Mapped[list] = mapped_column(JSON)  # [[rule, [term, ...]], ...]
+    snippet: Mapped[list | None] = mapped_column(JSON)  # [before, match, after] around the first hit
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sending|sent|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt: Mapped[datetime] = mapped_column(DateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    batch: Mapped[str | None] = mapped_column(String(64))  # the digest message it went out in, if any
+    held: Mapped[bool] = mapped_column(Boolean, default=False)  # deferred by quiet hours, digest or rate limit
+    reported: Mapped[bool] = mapped_column(Boolean, default=False)  # dead rows: operator told once
+
+
+class SourceHealth(Base):
+    __tablename__ = "source_health"
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="ok")  # ok | failing | silent
+    last_poll: Mapped[datetime | None] = mapped_column(DateTime)
+    last_success: Mapped[datetime | None] = mapped_column(DateTime)
+    last_new_story: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    polls: Mapped[int] = mapped_column(Integer, default=0)
+    stories: Mapped[int] = mapped_column(Integer, default=0)
