@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import corpus
 from alerts.rules.normalize import fold, fold_term
 from alerts.rules.matcher import Hit, RuleError, RuleMatch, RuleSet, RuleSpec, StoryFields, snippet
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "rule_cases.yaml"
-SEED = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "seed" / "000_c3e2e1dc449be4a9.txt"
 CASES = yaml.safe_load(DATA.read_text(encoding="utf-8"))
 
 
@@ -193,9 +193,7 @@ def test_fold_fast_paths_agree_with_general_path():
 
 @pytest.mark.corpus
 def test_seed_story():
-    if not SEED.exists():
-        pytest.skip(f"seed corpus not found at {SEED} (../shared/corpora is optional)")
-    raw = SEED.read_text(encoding="utf-8")
+    raw = (corpus("seed") / "000_c3e2e1dc449be4a9.txt").read_text(encoding="utf-8")
     title, _, text = raw.partition("\n")
     rs = RuleSet.compile([
         RuleSpec("iflytek", any=("iFlytek", "科大讯飞")),
