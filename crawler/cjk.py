@@ -12,6 +12,8 @@ Each name is the inside of a regex character class (combine them as ``f"[{HAN}{K
   boundary (for cutting snippets): the CJK radicals, symbols, kana, bopomofo and ideographs (U+2E80-9FFF),
   the compatibility ideographs, halfwidth katakana (U+FF66-FF9F) and everything above U+1FFFF. Hangul is
   not in it: Korean separates words with spaces.
+
+WORD_RE finds words that way: each CJK character is one, and so is each run of other letters and digits.
 """
 
 from __future__ import annotations
@@ -27,3 +29,4 @@ UNSPACED = "\u2e80-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0010ffff"
 
 CJK_RE = re.compile(f"[{CJK}]")
 UNSPACED_RE = re.compile(f"[{UNSPACED}]")
+WORD_RE = re.compile(f"[{CJK}]|[^\\W_{CJK}]+")

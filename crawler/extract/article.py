@@ -35,7 +35,7 @@ from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 
-from crawler.cjk import CJK_RE, HAN, HANGUL, KANA
+from crawler.cjk import CJK_RE, HAN, HANGUL, KANA, WORD_RE
 from crawler.extract.dates import find_date
 from crawler.extract.decode import decode_html
 from crawler.extract.headline import choose as choose_headline
@@ -68,7 +68,6 @@ class Page:
 
 # ---------------------------------------------------------------------------------------------
 # Parsing and main text
-
 
 # lxml refuses control characters in the element text that trafilatura rewrites ("All strings must
 # be XML compatible"), which would cost the whole page.
@@ -193,7 +192,7 @@ def _norm(value: str | None) -> str:
 
 def _words(value: str) -> int:
     """Word count, each CJK character counting as one (a headline of three characters is a headline)."""
-    return len(CJK_RE.findall(value)) + len(re.findall(r"[^\W_]+", CJK_RE.sub(" ", value)))
+    return len(WORD_RE.findall(value))
 
 
 def _looks_like_site(segment: str) -> bool:

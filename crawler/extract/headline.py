@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import re
 
-from crawler.cjk import CJK
+from crawler.cjk import WORD_RE
 
 __all__ = ["OVERLAP", "choose", "headline_h1s", "is_decoration", "strip_decoration"]
 
 OVERLAP = 0.2
 
-_TOKEN_RE = re.compile(f"[{CJK}]|[^\\W_{CJK}]+")
 _LOGO_RE = re.compile(r"logo|brand|site-?title|site-?name|masthead|navbar", re.IGNORECASE)
 # "Blog Name: Headline" is written with a colon; "Headline | Site" puts the headline first.
 _LEADING_SEP_RE = re.compile(r"\s*[:：]")
@@ -32,7 +31,7 @@ _TRAILING_SEP_RE = re.compile(r"[|:｜·•»–—_-]\s*$")
 
 
 def _tokens(text: str) -> list[str]:
-    return _TOKEN_RE.findall(text.lower())
+    return WORD_RE.findall(text.lower())
 
 
 def _norm(value: str | None) -> str:

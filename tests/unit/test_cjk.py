@@ -10,7 +10,7 @@ import pytest
 from alerts.rules.normalize import snippet
 from crawler.cjk import CJK_RE, UNSPACED_RE
 from crawler.dedupe import fingerprint
-from crawler.extract.headline import _TOKEN_RE as HEADLINE_TOKENS
+from crawler.extract.headline import _tokens as headline_tokens
 from crawler.extract.maintext import _TOKEN_RE as MAINTEXT_TOKENS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ def test_the_ranges(ch, cjk, unspaced):
 
 
 @pytest.mark.parametrize("tokens", [
-    lambda s: HEADLINE_TOKENS.findall(s), lambda s: MAINTEXT_TOKENS.findall(s), fingerprint.tokens,
+    headline_tokens, lambda s: MAINTEXT_TOKENS.findall(s), fingerprint.tokens,
 ], ids=["headline", "maintext", "fingerprint"])
 def test_every_tokeniser_counts_an_extension_b_ideograph_as_one_token(tokens):
     assert [t for t in tokens(f"科大{EXT_B}讯飞") if t.strip()] == ["科", "大", *EXT_B, "讯", "飞"]
