@@ -18,6 +18,11 @@ them `sending`, renders and delivers each through apprise, then marks it `sent`,
 exponential backoff and jitter (honouring Retry-After), or `dead` after a permanent error, `max_attempts` or
 `max_age`. A crash between claim and mark leaves rows `sending`; `recover()` (run at start-up, under the
 one-instance lock) puts them back to `pending`: at least once, and at most one duplicate per crash.
+
+Operator notices (`kind` `ops`: a source turned failing, silent or recovered; alerts went dead) are outbox rows
+too (`notice_rows`), written in the transaction that records what they report, so they are as durable, retried
+and counted as alerts. They go to the `ops:` notifier's targets one by one, never held by quiet hours, digests
+or rate limits, and a notice that goes dead is logged and listed by `outbox`, not reported again (no loop).
 """
 
 from __future__ import annotations
@@ -95,6 +100,18 @@ def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow
     return plan
 
 
+def notice_rows(config: Config, title: str, body: str, now: datetime | None = None) -> list[Outbox]:
+    """One pending `ops` row per target URL of the `ops:` notifier; none when no ops notifier is configured
+    (the caller has logged what the notice says)."""
+    notifier = config.notifiers.get(config.ops) if config.ops else None
+    if notifier is None:
+        return []
+    current = now or utcnow()
+    return [Outbox(story_id=None, kind="ops", payload={"title": title[:120], "body": body}, notifier=config.ops,
+                   target=target, rules=[], urgent=True, status="pending", next_attempt=current, created=current,
+                   attempts=0) for target in range(len(notifier.url))]
+
+
 @dataclass
 class SendReport:
     sent: int = 0  # alerts delivered (a digest counts each alert in it)
@@ -113,6 +130,10 @@ def alert_for(row: Outbox, story: Story) -> Alert:
         matches=tuple((rule, tuple(terms)) for rule, terms in row.rules), snippet=snip, urgent=row.urgent,
         tickers=tuple(story.tickers or ()), company=story.company, category=story.category, doc_url=story.doc_url,
     )
+
+
+def _what(row: Outbox) -> str:
+    return "alert" if row.kind == "alert" else f"{row.kind} notice"
 
 
 def with_alert_header(url: str, alert_ids: str) -> str:
@@ -141,7 +162,8 @@ class Sender:
             result = s.execute(update(Outbox).where(Outbox.status == "sending").values(status="pending"))
             return result.rowcount or 0
 
-    def claim(self) -> list[tuple[Outbox, Story]]:
+    def claim(self) -> list[tuple[Outbox, Story | None]]:
+        """Due rows, marked `sending`, each with its story (None for an operator notice)."""
         now = self.clock()
         with self.store.session.begin() as s:
             q = (select(Outbox).where(Outbox.status == "pending", Outbox.next_attempt <= now)
@@ -149,37 +171,50 @@ class Sender:
             rows = list(s.scalars(q))
             for row in rows:
                 row.status = "sending"
-            stories = {st.id: st for st in s.scalars(select(Story).where(Story.id.in_({r.story_id for r in rows})))}
-            return [(row, stories[row.story_id]) for row in rows]
+            wanted = {r.story_id for r in rows if r.story_id is not None}
+            stories = {st.id: st for st in s.scalars(select(Story).where(Story.id.in_(wanted)))} if wanted else {}
+            return [(row, stories.get(row.story_id)) for row in rows]
 
     def send_due(self) -> SendReport:
         """Send everything due, CLAIM_BATCH rows at a time, until nothing is due. A batch leaves no row due
         (each is sent, dead, held or backing off for at least a few seconds), so this ends; MAX_BATCHES bounds
-        it against a clock that does not move."""
+        it against a clock that does not move. Alerts that went dead queue one notice, sent in the same call."""
         report = SendReport()
+        reported = 0
         for _ in range(MAX_BATCHES):
             claimed = self.claim()
             if not claimed:
-                break
+                if len(report.dead) == reported:
+                    break
+                self._report_dead(report.dead[reported:])
+                reported = len(report.dead)
+                continue
             self._send_batch(claimed, report)
         else:
             log.warning("outbox: %d batches sent in one go; the rest goes out on the next run", MAX_BATCHES)
-        if report.dead:
-            self._report_dead(report)
         return report
 
-    def _send_batch(self, claimed: list[tuple[Outbox, Story]], report: SendReport) -> None:
+    def _send_batch(self, claimed: list[tuple[Outbox, Story | None]], report: SendReport) -> None:
         groups: dict[tuple[str, int], list[tuple[Outbox, Story]]] = {}
         for row, story in claimed:
-            groups.setdefault((row.notifier, row.target), []).append((row, story))
+            notifier = self.config.notifiers.get(row.notifier)
+            if notifier is None or row.target >= len(notifier.url):
+                gone = Delivery(False, f"notifier '{row.notifier}' is no longer configured", permanent=True)
+                self._finish([row], gone, report)
+            elif story is None:  # an operator notice: on its own, now
+                self._send_notice(notifier, row, report)
+            else:
+                groups.setdefault((row.notifier, row.target), []).append((row, story))
         for (name, target), group in groups.items():
-            notifier = self.config.notifiers.get(name)
-            if notifier is None or target >= len(notifier.url):
-                gone = Delivery(False, f"notifier '{name}' is no longer configured", permanent=True)
-                for row, _ in group:
-                    self._finish([row], gone, report)
-                continue
+            notifier = self.config.notifiers[name]
             self._send_group(notifier, notifier.url[target], group, report)
+
+    def _send_notice(self, notifier, row: Outbox, report: SendReport) -> None:
+        payload = row.payload or {}
+        message = Message(title=payload.get("title") or "newsradar", body=payload.get("body") or "",
+                          body_format="text")
+        self._finish([row], self._deliver(notifier.url[row.target], f"nr-{row.id}", lambda: [message], notifier),
+                     report)
 
     def _send_group(self, notifier, url: str, group: list[tuple[Outbox, Story]], report: SendReport) -> None:
         now = self.clock()
@@ -244,31 +279,30 @@ class Sender:
                 if result.permanent or attempts >= max_attempts or now - row.created >= max_age:
                     values["status"] = "dead"
                     report.dead.append(row.id)
-                    log.error("alert nr-%d to %s is dead after %d attempts: %s", row.id, row.notifier, attempts,
-                              values["last_error"])
+                    log.error("%s nr-%d to %s is dead after %d attempts: %s", _what(row), row.id, row.notifier,
+                              attempts, values["last_error"])
                 else:
                     values.update(status="pending", next_attempt=now + self.backoff(attempts, result.retry_after))
                     report.retried += 1
-                    log.warning("alert nr-%d to %s failed (attempt %d), retrying: %s", row.id, row.notifier,
-                                attempts, values["last_error"])
+                    log.warning("%s nr-%d to %s failed (attempt %d), retrying: %s", _what(row), row.id,
+                                row.notifier, attempts, values["last_error"])
             with self.store.session.begin() as s:
                 s.execute(update(Outbox).where(Outbox.id == row.id).values(**values))
         report.messages += bool(result.ok)
 
-    def _report_dead(self, report: SendReport) -> None:
-        """Tell the operator once per dead alert (ops notifier if configured; the log and `outbox` always)."""
+    def _report_dead(self, dead: list[int]) -> None:
+        """Tell the operator once per dead alert: one notice row naming them, written in the transaction that
+        marks them reported (the log and `outbox` list them always). Dead notices are not reported again."""
         with self.store.session.begin() as s:
-            fresh = list(s.scalars(select(Outbox.id).where(Outbox.id.in_(report.dead), Outbox.reported.is_(False))))
+            fresh = list(s.scalars(select(Outbox.id).where(Outbox.id.in_(dead), Outbox.reported.is_(False),
+                                                           Outbox.kind == "alert")))
+            if not fresh:
+                return
             s.execute(update(Outbox).where(Outbox.id.in_(fresh)).values(reported=True))
-        ops = self.config.notifiers.get(self.config.ops) if self.config.ops else None
-        if not fresh or ops is None:
-            return
-        text = (f"{len(fresh)} alert(s) could not be delivered and are dead: "
-                f"{', '.join(f'nr-{i}' for i in fresh)}. See `newsradar outbox`; `newsradar outbox retry --dead` replays.")
-        for url in ops.url:
-            result = self.send(url, Message(title="newsradar: undeliverable alerts", body=text, body_format="text"))
-            if not result.ok:
-                log.error("ops notifier failed too: %s", result.error)
+            text = (f"{len(fresh)} alert(s) could not be delivered and are dead: "
+                    f"{', '.join(f'nr-{i}' for i in fresh)}. See `newsradar outbox`; "
+                    f"`newsradar outbox retry --dead` replays.")
+            s.add_all(notice_rows(self.config, "newsradar: undeliverable alerts", text, self.clock()))
 
     def backoff(self, attempts: int, retry_after: float | None) -> timedelta:
         delay = min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_CAP)

@@ -181,7 +181,7 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
         return 0
     rows = store.outbox_rows(args.ids, include_sent=args.all)
     for row, title in rows:
-        item = {"id": row.id, "status": row.status, "notifier": row.notifier, "target": row.target,
+        item = {"id": row.id, "kind": row.kind, "status": row.status, "notifier": row.notifier, "target": row.target,
                 "attempts": row.attempts, "last_error": row.last_error, "story": title,
                 "next_attempt": iso_utc(row.next_attempt) if row.status == "pending" else None,
                 "created": iso_utc(row.created)}

@@ -1,6 +1,7 @@
 """Source health: a source is `ok`, `failing` (N consecutive errors), `silent` (no new story for longer than
 it should be quiet) or `throttled` (its host asked to wait with Retry-After: not an error, no ops alert). The
-operator hears of each change of state once, and once of the recovery, never per poll.
+operator hears of each change of state once, and once of the recovery, never per poll: `record` writes the
+notice as an outbox row (alerts.delivery.outbox.notice_rows) in the transaction that records the change.
 
 `assess(health, result, now, ...)` is pure: it updates the health record from one poll's result and returns the
 state change, if any. Defaults: `failing` after `health.failing_after` (3) errors in a row; `silent` after
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from alerts.delivery.outbox import notice_rows
 from crawler.config.model import Config, Source
 from crawler.store.database import SourceHealth, Store, utcnow
 
@@ -68,6 +70,10 @@ def assess(h: SourceHealth, ok: bool, error: str | None, new: int, now: datetime
 
 def record(store: Store, config: Config, source: Source, ok: bool, error: str | None, new: int,
            throttled: bool = False) -> Change | None:
-    """Update the source's stored health from one poll; the change of state, if any. Blocking (store I/O)."""
-    return store.update_health(source.name, lambda h: assess(
-        h, ok, error, new, utcnow(), config.health.failing_after, silent_after(config, source), throttled))
+    """Update the source's stored health from one poll; the change of state, if any, with its notice to the
+    operator queued in the same transaction. Blocking (store I/O)."""
+    now = utcnow()
+    return store.update_health(
+        source.name,
+        lambda h: assess(h, ok, error, new, now, config.health.failing_after, silent_after(config, source), throttled),
+        notices=lambda change: notice_rows(config, f"newsradar: {change.message}", f"newsradar: {change.message}", now))

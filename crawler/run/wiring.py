@@ -39,24 +39,9 @@ class Dispatcher:
         self.config = config
         self.sender = self._sender_cls(self.store, config)
 
-    async def ops(self, text: str) -> None:
-        """Tell the operator (the `ops:` notifier), if one is configured. Never raises."""
-        if not self.config.ops:
-            return
-        from alerts.notify.deliver import deliver
-        from alerts.render.renderer import Message
-
-        notifier = self.config.notifiers[self.config.ops]
-        message = Message(title=text.split(":", 1)[0][:120], body=text, body_format="text")
-        loop = asyncio.get_running_loop()
-        for url in notifier.url:
-            result = await loop.run_in_executor(self.thread, partial(deliver, url, message,
-                                                                     timeout=notifier.timeout.total_seconds()))
-            if not result.ok:
-                log.error("ops alert not delivered: %s", result.error)
-
     async def record_poll(self, io: ThreadPoolExecutor, source: Source, result: PollResult) -> None:
-        """Source health after a poll; one ops alert when it turns failing or silent, one when it recovers."""
+        """Source health after a poll; one operator notice (an outbox row, sent with the alerts) when it turns
+        failing or silent, one when it recovers."""
         from crawler.run.health import record
 
         loop = asyncio.get_running_loop()
@@ -69,7 +54,6 @@ class Dispatcher:
             return
         if change is not None:
             log.warning("health: %s", change.message)
-            await self.ops(f"newsradar: {change.message}")
 
     async def recover(self) -> int:
         return await asyncio.get_running_loop().run_in_executor(self.thread, self.sender.recover)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.dedupe import fingerprint
 from crawler.dedupe.urls import canonical_url
 from crawler.items import NewStory
+from crawler.store.migrate import upgrade
 from crawler.store.tables import (  # re-exported: callers import the tables from here
     Base,
     FailedUrl,
@@ -104,7 +105,7 @@ class Store:
                 writer = self.engine.execution_options(newsradar_write=True)
             if create:
                 Base.metadata.create_all(writer)
-                _add_columns(writer)
+                upgrade(writer)
         except (SQLAlchemyError, ValueError, ImportError) as exc:
             raise StoreError(f"cannot open store {_masked(url)}: {exc}") from exc
         self.session = Sessions(sessionmaker(self.engine, expire_on_commit=False),
@@ -255,12 +256,18 @@ class Store:
         with self.session() as s:
             return list(s.scalars(q))
 
-    def update_health(self, source: str, update: Callable[[SourceHealth], Any]) -> Any:
-        """Apply `update` to the source's health record in one transaction and return what it returns."""
+    def update_health(self, source: str, update: Callable[[SourceHealth], Any],
+                      notices: Callable[[Any], list[Outbox]] | None = None) -> Any:
+        """Apply `update` to the source's health record in one transaction and return what it returns. When that
+        is a change (not None), the outbox rows `notices(change)` are written in the same transaction: a crash
+        cannot record the change and lose the operator's notice of it."""
         with self.session.begin() as s:
             row = s.get(SourceHealth, source) or SourceHealth(source=source, state="ok", failures=0, polls=0, stories=0)
             s.add(row)
-            return update(row)
+            change = update(row)
+            if change is not None and notices is not None:
+                s.add_all(notices(change))
+            return change
 
     def health(self) -> dict[str, SourceHealth]:
         with self.session() as s:
@@ -296,15 +303,16 @@ class Store:
     # -- what the CLI reads and replays (`outbox`, `status`, `rules test URL`) -----------------------------------
     def outbox_rows(self, ids: Sequence[int] = (), *, include_sent: bool = False,
                     limit: int = 500) -> list[tuple[Outbox, str | None]]:
-        """Outbox rows with their story's title, newest first: those named by `ids`, else every row not yet sent
-        (every row with `include_sent`)."""
-        q = select(Outbox, Story.title).join(Story, Story.id == Outbox.story_id).order_by(Outbox.id.desc())
+        """Outbox rows with their story's title (an operator notice: its own title), newest first: those named by
+        `ids`, else every row not yet sent (every row with `include_sent`)."""
+        q = select(Outbox, Story.title).outerjoin(Story, Story.id == Outbox.story_id).order_by(Outbox.id.desc())
         if ids:
             q = q.where(Outbox.id.in_(ids))
         elif not include_sent:
             q = q.where(Outbox.status != "sent")
         with self.session() as s:
-            return [(row, title) for row, title in s.execute(q.limit(limit))]
+            return [(row, title if row.story_id is not None else (row.payload or {}).get("title"))
+                    for row, title in s.execute(q.limit(limit))]
 
     def requeue(self, ids: Sequence[int] = (), *, dead: bool = False,
                 now: datetime | None = None) -> tuple[int, list[int]]:
@@ -337,26 +345,6 @@ class Store:
             if story is None:
                 return None
             return story, {m.rule: m.alerted for m in s.scalars(select(Match).where(Match.story_id == story.id))}
-
-
-# Columns added after a store's tables were first created: create_all never alters a table that exists, so a
-# store created by an older newsradar gets these (all nullable, no default) with ALTER TABLE when it is opened.
-_LATER_COLUMNS = ("date_source", "date_note", "not_alerted", "tickers", "company", "category", "doc_url")
-
-
-def _add_columns(engine: Any) -> None:
-    """ALTER TABLE stories ADD COLUMN for each of _LATER_COLUMNS an older store lacks."""
-    from sqlalchemy import inspect
-
-    present = {c["name"] for c in inspect(engine).get_columns("stories")}
-    missing = [name for name in _LATER_COLUMNS if name not in present]
-    if not missing:
-        return
-    with engine.begin() as conn:
-        for name in missing:
-            column = Story.__table__.c[name]
-            kind = column.type.compile(dialect=engine.dialect)
-            conn.exec_driver_sql(f"ALTER TABLE stories ADD COLUMN {name} {kind}")
 
 
 def _masked(url: str) -> str:

@@ -107,12 +107,19 @@ class Match(Base):
 
 
 class Outbox(Base):
-    """One alert to deliver: a (story, notifier, target URL) triple, or a digest. Never deleted, only marked."""
+    """One message to deliver to one notifier target URL. Never deleted, only marked.
+
+    `kind` says what it carries: `alert` (a story's alert, `story_id` set; may go out in a digest) or `ops` (a
+    notice to the operator: a source failing, silent or recovered, dead alerts; no story, its `payload` is
+    {"title", "body"}). Every kind is stored, claimed, retried and counted the same way (alerts.delivery.outbox).
+    """
 
     __tablename__ = "outbox"
-    __table_args__ = (UniqueConstraint("story_id", "notifier", "target"),)
+    __table_args__ = (UniqueConstraint("story_id", "notifier", "target"),)  # NULL story_ids never collide
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="alert", server_default="alert")
+    payload: Mapped[dict | None] = mapped_column(JSON)
     notifier: Mapped[str] = mapped_column(String(200))
     target: Mapped[int] = mapped_column(Integer, default=0)  # index into the notifier's apprise URLs
     rules: Mapped[list] = mapped_column(JSON)  # [[rule, [term, ...]], ...]
