@@ -9,7 +9,7 @@ the dashboard all render this dict, so every format shows the same numbers.
   the stories that rule matched. Buckets are calendar days and clock hours in the config's `timezone`.
 - Baseline: the mean per bucket over the period (mentions / number of days, or hours); the charts mark it.
 - Top stories: most copies first (a syndicated story is a bigger story), then most matched terms, then newest.
-- Alerts: outbox rows sent within the period per notifier (`outbox.sent_at`, indexed here), with the current
+- Alerts: outbox rows (alerts, not operator notices) sent within the period per notifier (`outbox.sent_at`, indexed here), with the current
   pending and dead counts beside them.
 """
 
@@ -83,9 +83,11 @@ def build_report(store: Store, config: Config, *, now: datetime | None = None, s
             copies.update(s.execute(select(Story.duplicate_of, func.count()).where(Story.duplicate_of.in_(ids))
                                     .group_by(Story.duplicate_of)).all())
         sent = s.execute(select(Outbox.notifier, func.count()).where(
-            Outbox.sent_at >= start, Outbox.sent_at < end, Outbox.status == "sent").group_by(Outbox.notifier)).all()
+            Outbox.sent_at >= start, Outbox.sent_at < end, Outbox.status == "sent", Outbox.kind == "alert")
+            .group_by(Outbox.notifier)).all()  # alerts: operator notices are not what the report counts
         waiting = s.execute(select(Outbox.notifier, Outbox.status, func.count()).where(
-            Outbox.status.in_(("pending", "sending", "dead"))).group_by(Outbox.notifier, Outbox.status)).all()
+            Outbox.status.in_(("pending", "sending", "dead")), Outbox.kind == "alert")
+            .group_by(Outbox.notifier, Outbox.status)).all()
         health = list(s.scalars(select(SourceHealth).order_by(SourceHealth.source)))
         total_stories = s.execute(select(func.count()).select_from(Story).where(
             Story.published >= start, Story.published < end, Story.duplicate_of.is_(None))).scalar_one()

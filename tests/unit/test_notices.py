@@ -114,3 +114,15 @@ def test_outbox_lists_a_notice_with_its_title_and_kind(tmp_path, closed_port, ca
     (line,) = capsys.readouterr().out.splitlines()
     item = json.loads(line)
     assert item["kind"] == "ops" and item["story"].startswith("newsradar: source wire is failing")
+
+
+def test_the_report_counts_alerts_not_notices(tmp_path, http_receiver):
+    from crawler.report.queries import build_report
+
+    config = _config(tmp_path, f"json://127.0.0.1:{http_receiver.port}/desk",
+                     f"json://127.0.0.1:{http_receiver.port}/ops")
+    store = Store(config.store)
+    _fail(store, config)
+    assert Sender(store, config).send_due().sent == 1
+    numbers = build_report(store, config, now=utcnow() + timedelta(minutes=1), since=timedelta(days=1))
+    assert {"notifier": "ops", "sent": 0, "pending": 0, "dead": 0} in numbers["alerts"]
