@@ -1,9 +1,10 @@
 """The config reference, generated from the models: README tables and a JSON Schema.
 
-Every key is declared once, in `crawler.config.model`, with its default and a `description`. This module turns
-those declarations into what people read: the Markdown tables of README's "Config reference" (between
-`<!-- config:NAME -->` markers, checked by a test so the README cannot drift from the models) and the JSON Schema
-that `newsradar schema` prints for editors (`# yaml-language-server: $schema=...`).
+Every key is declared once, in the models `crawler.config.model.Config` is made of, with its default and a
+`description`. This module turns those declarations into what people read: the Markdown tables of README's
+"Config reference" (between `<!-- config:NAME -->` markers, checked by a test so the README cannot drift from the
+models; `python -m crawler.config.reference README.md` rewrites them) and the JSON Schema that `newsradar schema`
+prints for editors (`# yaml-language-server: $schema=...`).
 
 A field whose default is computed at run time (e.g. `health.silent_after`) says so with
 `json_schema_extra={"default_text": "..."}`; a required field has no default and reads "required".
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import timedelta
 from enum import Enum
+from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
@@ -22,7 +25,7 @@ from pydantic_core import PydanticUndefined
 
 from crawler.config.model import Config
 
-# README section name -> (model, key prefix). The top table flattens Config and its single nested models.
+# A generated block of the README: `<!-- config:NAME -->`, the table, `<!-- /config:NAME -->` (NAME from sections()).
 MARKER = re.compile(r"(<!-- config:(\w+) -->\n)(.*?)(<!-- /config:\2 -->)", re.S)
 
 
@@ -71,7 +74,9 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
 
 
 def rows(model: type[BaseModel], prefix: str = "", flatten: bool = False) -> list[tuple[str, str, str]]:
-    """(key, default, meaning) for each field; with `flatten`, single nested models become `section.key` rows."""
+    """(key, default, meaning) for each field; with `flatten` (the top table), single nested models become
+    `section.key` rows and a mapping reads `key.NAME` (its keys are names the user picks: watchlists, notifiers),
+    while a mapping inside a section (a source's `headers`, `fields`) is one plain row."""
     out = []
     for name, info in model.model_fields.items():
         if info.exclude:
@@ -82,7 +87,7 @@ def rows(model: type[BaseModel], prefix: str = "", flatten: bool = False) -> lis
             out.extend(rows(nested, f"{prefix}{name}.", flatten=False))
             continue
         key = f"{prefix}{name}"
-        if get_origin(info.annotation) is dict:
+        if flatten and get_origin(info.annotation) is dict:
             key += ".NAME"
         elif get_origin(info.annotation) in (tuple, list) and nested is not None:
             key += "[]"
@@ -90,9 +95,15 @@ def rows(model: type[BaseModel], prefix: str = "", flatten: bool = False) -> lis
     return out
 
 
+def _cell(text: str) -> str:
+    """A `|` in a cell, even inside backticks, would end the cell in GitHub's Markdown."""
+    return text.replace("|", r"\|")
+
+
 def table(model: type[BaseModel], flatten: bool = False) -> str:
     lines = ["| key | default | meaning |", "|---|---|---|"]
-    lines += [f"| {k} | {d} | {m} |" for k, d, m in rows(model, flatten=flatten)]
+    for cells in rows(model, flatten=flatten):
+        lines.append("|" + "|".join(f" {_cell(c)} " if c else " " for c in cells) + "|")
     return "\n".join(lines) + "\n"
 
 
@@ -112,8 +123,23 @@ def fill_readme(text: str) -> str:
     return MARKER.sub(lambda m: m.group(1) + tables.get(m.group(2), m.group(3)) + m.group(4), text)
 
 
+def fill_readme_file(path: str | Path) -> bool:
+    """Rewrite the README at `path` with freshly generated tables; True if it changed."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    filled = fill_readme(text)
+    if filled != text:
+        path.write_text(filled, encoding="utf-8")
+    return filled != text
+
+
 def json_schema() -> str:
     schema = Config.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "newsradar config.yaml"
     return json.dumps(schema, indent=2, ensure_ascii=False, default=str)
+
+
+if __name__ == "__main__":  # `python -m crawler.config.reference README.md`: regenerate the README's tables
+    for name in sys.argv[1:] or ["README.md"]:
+        print(f"{name}: {'updated' if fill_readme_file(name) else 'up to date'}")

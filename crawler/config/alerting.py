@@ -1,0 +1,46 @@
+"""What config.yaml alerts on and where it sends: a rule (`rules:` list) and a notifier (`notifiers:` mapping).
+
+Each key carries its README meaning (`description`); `crawler.config.reference` makes the README's *Rules* and
+*Notifiers* tables from them. Rules are compiled and notifier URLs and templates test-rendered with the config's
+cross-checks (`crawler.config.model`), so a broken one is a config error, not a failure at send time.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+
+from crawler.config.fields import Duration, StrictModel, Terms, TermList
+from crawler.config.source_types import Tickers
+
+
+class Rule(StrictModel):
+    """A rule needs at least one of `any`, `all`, `tickers`, `categories` (alerts.rules.matcher checks it)."""
+
+    name: str = Field(min_length=1, description="unique")
+    any: TermList = Field((), description="at least one term")
+    all: TermList = Field((), description="every term")
+    none: TermList = Field((), description="no term")
+    tickers: Tickers = Field((), description="one of these tickers is the story's: a field, or mentioned in any "
+                                             "spelling")
+    categories: Terms = Field((), description="the story's category is one of these")
+    sources: Terms = Field((), description="only stories of these sources")
+    notify: Terms = Field((), description="notifier names")
+    urgent: bool = Field(False, description="goes through quiet hours")
+
+
+class Notifier(StrictModel):
+    url: Terms = Field(description="one apprise URL or a list (each delivered and retried on its own)")
+    template: str | None = Field(None, description="a template file name (looked up in `templates:` first)",
+                                 json_schema_extra={"default_text": "shipped per channel"})
+    digest: Duration | None = Field(None, description="collect alerts and send one message per window, e.g. `15m`")
+    quiet: str | None = Field(None, description="`\"22:00-07:00\"`: hold non-urgent alerts, send them as one digest "
+                                                "at the end")
+    max_per_hour: int | None = Field(None, ge=1, description="at most N messages an hour; the overflow becomes a "
+                                                             "digest")
+    backlog: int = Field(10, ge=1, description="more alerts than this due at once (after an outage, at the open) go "
+                                               "out as one digest")
+    max_attempts: int = Field(8, ge=1, description="after this many failed deliveries an alert is dead")
+    max_age: Duration = Field(timedelta(days=1), description="an alert not delivered within this is dead")
+    timeout: Duration = Field(timedelta(seconds=30), description="per delivery")
