@@ -106,3 +106,16 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
 def forget() -> None:
     """Drop every cached robots.txt (tests, and a config reload that changes fetch settings)."""
     _shared.clear()
+
+
+_settings: list[Any] = []  # what the cached answers were fetched under (see `use`)
+
+
+def use(config: Any) -> None:
+    """A new config: the cached answers are forgotten when what they were fetched under changed (the `fetch:`
+    section, e.g. the User-Agent a site may answer differently, or which sources may reach internal hosts, which
+    decides whether an internal host's robots.txt was refused), so the next poll asks again."""
+    wanted = (config.fetch, frozenset(s.name for s in config.sources if s.allow_private))
+    if _settings and _settings[0] != wanted:
+        forget()
+    _settings[:] = [wanted]

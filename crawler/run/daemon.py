@@ -8,9 +8,11 @@ runs in a process pool, store I/O on one thread, delivery on another: the loop o
 - New alerts are sent right after the poll that found them; a periodic job retries the outbox.
 - Live reload: config.yaml is checked every `daemon.reload_check` (and on SIGHUP); a new file is validated in
   full before anything switches; on error the daemon keeps the last good config and logs `config.yaml:LINE:
-  reason`. Rules apply from the next story on; stories already stored are never re-alerted.
-- Health: each poll updates the source's health; a change to failing/silent, and the recovery, is one ops
-  alert each (to the notifier named in `ops:`), never one per poll.
+  reason`. Rules apply from the next story on; stories already stored are never re-alerted. The new config
+  reaches every part that holds one through `Daemon._use` (parts bound at start, the metrics and dashboard
+  addresses, say that a change waits for a restart).
+- Health: each poll updates the source's health; a change to failing/silent, and the recovery, is one operator
+  notice each (an outbox row for the notifier named in `ops:`), never one per poll.
 - Wall-clock steps: the scheduler (crawler.run.steady) keeps interval jobs on their real-time pace, recomputes cron
   jobs from the new local time, and moves stored retry times, so a step neither stops nor doubles anything.
 - SIGTERM/SIGINT: stop scheduling, let running polls finish within `daemon.shutdown_grace`, flush the outbox,
@@ -27,6 +29,7 @@ from functools import partial
 from pathlib import Path
 
 from crawler.config.model import Config, ConfigError, Source, load_config
+from crawler.fetch import robots
 from crawler.run.metrics import Metrics
 from crawler.fetch.poll import Poller, run_reactor
 from crawler.store.database import Store, StoreError
@@ -50,6 +53,7 @@ class Daemon:
         self._fingerprint = _fingerprint(path)
         self.scheduler = None
         self.metrics = Metrics.start(config.metrics, registry_only=config.web is not None)
+        robots.use(config)
         self.web = start_dashboard(self)  # None without `web:`; its own threads, never this loop
 
     # -- life cycle -------------------------------------------------------------------------------------------
@@ -166,6 +170,15 @@ class Daemon:
             self.metrics.outbox_depth(await loop.run_in_executor(self.poller.io, self.store.outbox_counts))
 
     # -- live reload ------------------------------------------------------------------------------------------
+    def _use(self, config: Config) -> None:
+        """The one place a new (validated) config reaches every part of the daemon that holds config: polls and
+        their extraction workers, delivery, the robots.txt cache, metrics, the dashboard, and the schedule."""
+        parts = [self.poller, self.delivery, robots, self.metrics] + ([self.web] if self.web is not None else [])
+        for part in parts:
+            part.use(config)
+        self._schedule(config)
+        self.config = config
+
     async def reload(self, forced: bool = False) -> None:
         current = _fingerprint(self.path)
         if not forced and current == self._fingerprint:
@@ -183,10 +196,7 @@ class Daemon:
         if config.store != self.config.store:
             log.error("config not reloaded: the store cannot change while running (restart newsradar)")
             return
-        self.poller.use(config)
-        self.delivery.use(config)
-        self._schedule(config)
-        self.config = config
+        self._use(config)
         log.info("config reloaded: %d sources, %d rules, %d notifiers", len(config.sources), len(config.rules),
                  len(config.notifiers))
 

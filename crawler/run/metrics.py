@@ -17,6 +17,7 @@ class Metrics:
         self.enabled = registry is not None
         self.registry = registry  # also served by the dashboard's /metrics (crawler.web)
         self._server: Any = None
+        self.settings: Any = None  # the `metrics:` section the endpoint was started with
         if not self.enabled:
             return
         from prometheus_client import Counter, Gauge, Histogram
@@ -42,6 +43,7 @@ class Metrics:
             return cls()
         registry = CollectorRegistry()
         metrics = cls(registry)
+        metrics.settings = settings
         if settings is None:
             return metrics
         metrics._server = start_http_server(settings.port, settings.host, registry=registry)
@@ -65,6 +67,14 @@ class Metrics:
         if self.enabled:
             for status in ("pending", "sending", "dead"):
                 self.outbox.labels(status).set(counts.get(status, 0))
+
+    def use(self, config: Any) -> None:
+        """A reloaded config: the endpoint stays where it was started (it is bound once); a changed `metrics:`
+        section is said, not silently ignored."""
+        if config.metrics != self.settings:
+            log.warning("config: metrics.port/metrics.host changed; the metrics endpoint stays as started until "
+                        "newsradar restarts")
+            self.settings = config.metrics
 
     def stop(self) -> None:
         if self._server is not None:

@@ -81,12 +81,22 @@ class Dashboard:
                 if body:
                     self.wfile.write(data)
 
+        self.bound = (host, port)  # as configured (port 0: any free one)
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="newsradar-web", daemon=True)
         self._thread.start()
         log.info("dashboard on http://%s:%d/", host, self.port)
         return self
+
+    def use(self, config: Config) -> None:
+        """A reloaded config: pages read it live (a new `web.token` holds from the next request); the address is
+        bound once, so a changed `web.host`/`web.port` (or a removed `web:`) is said and takes effect on restart."""
+        wanted = (config.web.host, config.web.port) if config.web else None
+        if wanted != self.bound:
+            log.warning("config: web.host/web.port changed; the dashboard stays on %s:%d until newsradar restarts",
+                        self.bound[0], self.port)
+            self.bound = wanted
 
     @property
     def port(self) -> int:
