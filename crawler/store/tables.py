@@ -10,7 +10,6 @@ page gave it (`Story.published_local`).
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
