@@ -31,7 +31,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from sqlalchemy import select, update
@@ -122,11 +122,10 @@ class SendReport:
 
 
 def alert_for(row: Outbox, story: Story) -> Alert:
-    published = story.published.replace(tzinfo=timezone.utc) if story.published else None
     snip = Snippet(*row.snippet) if row.snippet else None
     return Alert(
         id=f"nr-{row.id}", title=story.title or story.url, url=story.url, source=story.source,
-        published=published, published_is_first_seen=story.date_is_first_seen,
+        published=story.published, published_is_first_seen=story.date_is_first_seen,
         matches=tuple((rule, tuple(terms)) for rule, terms in row.rules), snippet=snip, urgent=row.urgent,
         tickers=tuple(story.tickers or ()), company=story.company, category=story.category, doc_url=story.doc_url,
     )

@@ -9,7 +9,7 @@ For each notifier target, the rows due now are decided in this order (`decide`):
    out as one digest instead of a burst of pings. Urgent alerts still go alone.
 4. Rate limit (`max_per_hour: N`): at most N messages to a target in any hour; the overflow becomes one digest
    (never dropped); with no room left at all, everything waits for the hour to free a slot.
-A digest of one alert is sent as a normal alert.
+A digest of one alert is sent as a normal alert. Times in and out are aware (UTC out, as the store gives them).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ BACKLOG = 10
 class Due:
     id: int
     urgent: bool
-    created: datetime  # naive UTC
+    created: datetime  # aware
     held: bool = False  # was held back by quiet hours, a digest window or the rate limit
 
 
@@ -35,7 +35,7 @@ class Due:
 class Plan:
     single: list[int] = field(default_factory=list)
     digest: list[int] = field(default_factory=list)
-    hold: dict[int, datetime] = field(default_factory=dict)  # id -> naive UTC time it becomes due
+    hold: dict[int, datetime] = field(default_factory=dict)  # id -> time (aware UTC) it becomes due
 
 
 def parse_quiet(spec: str) -> tuple[time, time]:
@@ -52,12 +52,12 @@ def parse_quiet(spec: str) -> tuple[time, time]:
 
 
 def quiet_until(spec: str | None, now: datetime, tz: ZoneInfo) -> datetime | None:
-    """If `now` (naive UTC) falls in the quiet period, when it ends (naive UTC); else None."""
+    """If `now` (aware) falls in the quiet period, when it ends (aware UTC); else None."""
     if not spec:
         return None
     start, end = parse_quiet(spec)
-    local = now.replace(tzinfo=timezone.utc).astimezone(tz)
-    t, today = local.time().replace(tzinfo=None), local.date()
+    local = now.astimezone(tz)
+    t, today = local.time(), local.date()
     if start < end:
         inside, end_day = start <= t < end, today
     else:  # overnight, e.g. 22:00-07:00
@@ -69,21 +69,22 @@ def quiet_until(spec: str | None, now: datetime, tz: ZoneInfo) -> datetime | Non
 
 
 def window_closes(created: datetime, window: timedelta, tz: ZoneInfo) -> datetime:
-    """The end (naive UTC) of the digest window `created` (naive UTC) falls in, aligned to local midnight."""
-    local = created.replace(tzinfo=timezone.utc).astimezone(tz).replace(tzinfo=None)
+    """The end (aware UTC) of the digest window `created` (aware) falls in, aligned to local midnight."""
+    local = created.astimezone(tz).replace(tzinfo=None)  # wall-clock arithmetic: a window is local time
     midnight = datetime.combine(local.date(), time())
     steps = math.floor((local - midnight) / window) + 1
     return _utc(midnight + steps * window, tz)
 
 
 def _utc(wall: datetime, tz: ZoneInfo) -> datetime:
-    return wall.replace(tzinfo=tz).astimezone(timezone.utc).replace(tzinfo=None)
+    """A local wall-clock time (naive) in `tz` as aware UTC."""
+    return wall.replace(tzinfo=tz).astimezone(timezone.utc)
 
 
 def decide(rows: list[Due], now: datetime, tz: ZoneInfo, *, quiet: str | None = None,
            digest: timedelta | None = None, max_per_hour: int | None = None,
            sent_last_hour: list[datetime] = (), backlog: int = BACKLOG) -> Plan:
-    """`rows` are one target's due alerts; `now` and `sent_last_hour` are naive UTC."""
+    """`rows` are one target's due alerts; `now` and `sent_last_hour` are aware."""
     plan = Plan()
     quiet_end = quiet_until(quiet, now, tz)
     for row in rows:

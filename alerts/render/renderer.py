@@ -86,7 +86,7 @@ class Alert:
     title: str
     url: str
     source: str
-    published: datetime | None
+    published: datetime | None  # aware (the store's UTC)
     published_is_first_seen: bool
     matches: tuple[tuple[str, tuple[str, ...]], ...]
     snippet: Snippet | None
@@ -257,8 +257,7 @@ class Renderer:
 
     @staticmethod
     def _sort_key(alert: Alert) -> datetime:
-        ts = alert.published or datetime.min.replace(tzinfo=timezone.utc)
-        return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+        return alert.published or datetime.min.replace(tzinfo=timezone.utc)
 
     def _title(self, channel: str, title: str, urgent: bool) -> str:
         spec = _CHANNELS[channel]
@@ -275,8 +274,7 @@ class Renderer:
     def _when(self, alert: Alert) -> str:
         if alert.published is None:
             return "date unknown"
-        ts = alert.published if alert.published.tzinfo else alert.published.replace(tzinfo=timezone.utc)
-        text = ts.astimezone(self.tz).strftime("%Y-%m-%d %H:%M %Z")
+        text = alert.published.astimezone(self.tz).strftime("%Y-%m-%d %H:%M %Z")
         return f"first seen {text} (no date on the page)" if alert.published_is_first_seen else f"published {text}"
 
     def _entry(self, channel: str, alert: Alert, budget: tuple[int, int]) -> dict:
@@ -299,7 +297,7 @@ class Renderer:
             m_open, m_close = spec.mark
             highlighted = safe(esc(snippet.before) + m_open + esc(snippet.match)
                                + m_close + esc(snippet.after))
-        published = alert.published.astimezone(self.tz) if alert.published and alert.published.tzinfo else alert.published
+        published = alert.published.astimezone(self.tz) if alert.published else None
         entry = dict(
             title=title, source=cut(clean(alert.source).strip(), 100), url=url, url_ok=url_ok,
             link=link, story_link=story_link, title_shown=spec.title_in_body, when=self._when(alert), published=published,

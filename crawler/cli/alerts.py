@@ -244,7 +244,7 @@ def status(args: argparse.Namespace, config: Config) -> int:
         return 0
     from crawler.cli.status_table import render
 
-    print(render(report, config.timezone, config.tz, now.replace(tzinfo=now.tzinfo or timezone.utc), args.wide))
+    print(render(report, config.timezone, config.tz, now, args.wide))
     return 0
 
 

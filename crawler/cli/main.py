@@ -176,15 +176,13 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
 def _print_items(rows: list, config: Config) -> None:
     """A header, then one line per story: its time in `timezone` (`~` marks a first-seen time: the page gave
     none), source, title, URL and the rules it matched."""
-    from datetime import timezone as tz
-
     if not rows:
         print("no stories yet: `newsradar run --once` polls every source once")
         return
     width = max(6, *(len(story.source) for story, _, _ in rows))
     print(f"{'published (' + config.timezone + ')':<18} {'source':<{width}}  title  url  [rules]")
     for story, published, row in rows:
-        moment = published or story.first_seen.replace(tzinfo=story.first_seen.tzinfo or tz.utc)
+        moment = published or story.first_seen
         mark = "~" if story.date_is_first_seen or published is None else " "
         when = moment.astimezone(config.tz).strftime("%Y-%m-%d %H:%M") + mark
         rules = ",".join(r["rule"] for r in row["rules"])

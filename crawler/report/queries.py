@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Index, func, select
 
 from crawler.config.model import Config
-from crawler.store.database import Match, Outbox, SourceHealth, Store, Story, to_naive_utc, utcnow
+from crawler.store.database import Match, Outbox, SourceHealth, Store, Story, utcnow
 
 TOP_STORIES = 10
 # Indexes the report's range queries need beyond those the store creates with its tables (created once, if
@@ -37,7 +37,7 @@ def ensure_indexes(store: Store) -> None:
 
 
 def _local(value: datetime, tz: ZoneInfo) -> datetime:
-    return value.replace(tzinfo=timezone.utc).astimezone(tz)
+    return value.astimezone(tz)
 
 
 def _buckets(start: datetime, end: datetime, tz: ZoneInfo) -> tuple[list[str], list[str]]:
@@ -56,9 +56,9 @@ def _buckets(start: datetime, end: datetime, tz: ZoneInfo) -> tuple[list[str], l
 
 def build_report(store: Store, config: Config, *, now: datetime | None = None, since: timedelta = timedelta(days=7),
                  watchlists: list[str] | None = None, top: int = TOP_STORIES) -> dict[str, Any]:
-    """The report's numbers. `now` (aware, or naive UTC) is injectable for tests; `watchlists` limits the groups."""
+    """The report's numbers. `now` (aware) is injectable for tests; `watchlists` limits the groups."""
     tz = config.tz
-    end = to_naive_utc(now) if now is not None else utcnow()
+    end = now.astimezone(timezone.utc) if now is not None else utcnow()
     start = end - since
     days, hours = _buckets(start, end, tz)
     wanted = list(config.watchlists) if watchlists is None else list(watchlists)

@@ -1,7 +1,7 @@
 """The durable store (SQLAlchemy 2): stories, the URLs they were seen under, fetch state, matches and the outbox.
 
-Any SQLAlchemy URL works; the default is a SQLite file. The tables and the time convention (naive UTC) are in
-crawler.store.tables.
+Any SQLAlchemy URL works; the default is a SQLite file. The tables and the time convention (aware UTC in and out,
+naive UTC in the database) are in crawler.store.tables.
 
 Dedupe keys, in the order `add_story` applies them, in one transaction:
 1. every canonical URL the story was seen under (`story_urls`): a URL already known is the same story;
@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import create_engine, event, func, select, update
@@ -40,7 +40,6 @@ from crawler.store.tables import (  # re-exported: callers import the tables fro
     StoryUrl,
     Validator,
     iso_utc,
-    to_naive_utc,
     utcnow,
 )
 
@@ -185,9 +184,11 @@ class Store:
             urls = list(dict.fromkeys([new.key, *(u for u in urls if u not in taken)]))
         # A disclosure is never a syndicated copy: the exchange's id decides.
         original = None if new.origin == "disclosure" else self._find_copy(s, new, text_hash, sim, now - window)
-        published = to_naive_utc(new.published) if new.published else now
-        offset = None
-        if new.published is not None and new.published.tzinfo is not None:
+        published, offset = now, None
+        if new.published is not None and new.published.tzinfo is None:  # a naive page time is UTC (NewStory)
+            published = new.published.replace(tzinfo=timezone.utc)
+        elif new.published is not None:
+            published = new.published.astimezone(timezone.utc)
             offset = int(new.published.utcoffset().total_seconds() // 60)
         first_seen = new.date_is_first_seen or new.published is None
         story = Story(

@@ -1,34 +1,54 @@
 """The store's tables (SQLAlchemy 2 declarative models) and its time convention.
 
-Times are stored as naive UTC (`utcnow()`); `iso_utc` shows one with its +00:00 offset and `to_naive_utc` turns an
-aware time into the stored form. A story's publication offset is kept beside it (`published_offset`, minutes) so
-`published` can be shown as the page gave it (`Story.published_local`).
+Every time column is a `UtcDateTime`: it takes and gives timezone-aware datetimes, UTC on the way out (`utcnow()`
+is the current one; `iso_utc` shows one as ISO 8601 with its +00:00 offset). In the database it is the same naive
+UTC `DateTime` (`timestamp without time zone`) as before, so stores written by older versions read back unchanged.
+A story's publication offset is kept beside it (`published_offset`, minutes) so `published` can be shown as the
+page gave it (`Story.published_local`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "FailedUrl", "Match", "Outbox", "SourceHealth", "Story", "StoryUrl", "Validator", "iso_utc",
-           "to_naive_utc", "utcnow"]
+__all__ = ["Base", "FailedUrl", "Match", "Outbox", "SourceHealth", "Story", "StoryUrl", "UtcDateTime", "Validator",
+           "iso_utc", "utcnow"]
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    """The current time, aware UTC."""
+    return datetime.now(timezone.utc)
 
 
 def iso_utc(value: datetime | None, timespec: str = "auto") -> str | None:
-    """A stored (naive UTC) time as ISO 8601 with its +00:00 offset, for output."""
-    return value.replace(tzinfo=timezone.utc).isoformat(timespec=timespec) if value else None
+    """An aware time as ISO 8601 in UTC (+00:00), for output."""
+    return value.astimezone(timezone.utc).isoformat(timespec=timespec) if value else None
 
 
-def to_naive_utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+class UtcDateTime(TypeDecorator):
+    """A `DateTime` column as aware UTC datetimes. Bound values (inserts, updates and SQL comparisons alike) are
+    converted to UTC and stored naive, the store's format since its first version; a naive value is taken as UTC.
+    Values read back are aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        # naive as stored; a driver that returns an aware value (a timestamptz column) has it converted
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 class Base(DeclarativeBase):
@@ -43,10 +63,10 @@ class Story(Base):
     title: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text, default="")
     lang: Mapped[str | None] = mapped_column(String(16))
-    published: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    published: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     published_offset: Mapped[int | None] = mapped_column(Integer)
     date_is_first_seen: Mapped[bool] = mapped_column(Boolean, default=False)
-    first_seen: Mapped[datetime] = mapped_column(DateTime, index=True)
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     content_hash: Mapped[str] = mapped_column(String(32), index=True)
     simhash: Mapped[int | None] = mapped_column(BigInteger)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
@@ -67,7 +87,7 @@ class Story(Base):
         if self.published is None:
             return None
         offset = timezone(timedelta(minutes=self.published_offset or 0))
-        return self.published.replace(tzinfo=timezone.utc).astimezone(offset)
+        return self.published.astimezone(offset)
 
 
 class StoryUrl(Base):
@@ -84,7 +104,7 @@ class FailedUrl(Base):
     source: Mapped[str] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
-    next_try: Mapped[datetime] = mapped_column(DateTime)
+    next_try: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Validator(Base):
@@ -95,7 +115,7 @@ class Validator(Base):
     source: Mapped[str] = mapped_column(String(200), index=True)
     etag: Mapped[str | None] = mapped_column(String(512))
     last_modified: Mapped[str | None] = mapped_column(String(128))
-    updated: Mapped[datetime] = mapped_column(DateTime)
+    updated: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Match(Base):
@@ -127,10 +147,10 @@ class Outbox(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sending|sent|dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt: Mapped[datetime] = mapped_column(DateTime, index=True)
+    next_attempt: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
-    created: Mapped[datetime] = mapped_column(DateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     batch: Mapped[str | None] = mapped_column(String(64))  # the digest message it went out in, if any
     held: Mapped[bool] = mapped_column(Boolean, default=False)  # deferred by quiet hours, digest or rate limit
     reported: Mapped[bool] = mapped_column(Boolean, default=False)  # dead rows: operator told once
@@ -140,9 +160,9 @@ class SourceHealth(Base):
     __tablename__ = "source_health"
     source: Mapped[str] = mapped_column(String(200), primary_key=True)
     state: Mapped[str] = mapped_column(String(16), default="ok")  # ok | failing | silent
-    last_poll: Mapped[datetime | None] = mapped_column(DateTime)
-    last_success: Mapped[datetime | None] = mapped_column(DateTime)
-    last_new_story: Mapped[datetime | None] = mapped_column(DateTime)
+    last_poll: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_success: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_new_story: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     polls: Mapped[int] = mapped_column(Integer, default=0)

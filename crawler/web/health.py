@@ -19,7 +19,7 @@ from crawler.store.database import Outbox, SourceHealth, Store, iso_utc
 
 
 def check(store: Store, config: Config, now: datetime, started: datetime) -> list[str]:
-    """The reasons the daemon is unhealthy (naive UTC times); an empty list means healthy."""
+    """The reasons the daemon is unhealthy (`now` and `started` aware); an empty list means healthy."""
     problems = []
     intervals = [s.every for s in config.sources if s.enabled and not s.cron]
     with store.session() as s:

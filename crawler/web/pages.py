@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -22,15 +22,14 @@ SNIPPET = 90
 def _local(value: datetime | None, config: Config) -> str:
     if value is None:
         return "never"
-    return value.replace(tzinfo=timezone.utc).astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
 
 
 def status_page(store: Store, config: Config, now: datetime, problems: list[str]) -> str:
-    """Status: health verdict, outbox counts, source health, today's alerts and the last 24 h per watchlist."""
+    """Status: health verdict, outbox counts, source health, today's alerts and the last 24 h per watchlist.
+    `now` is aware."""
     report = build_report(store, config, now=now, since=timedelta(hours=24))
-    midnight_local = now.replace(tzinfo=timezone.utc).astimezone(config.tz).replace(hour=0, minute=0, second=0,
-                                                                                     microsecond=0)
-    midnight = midnight_local.astimezone(timezone.utc).replace(tzinfo=None)
+    midnight = now.astimezone(config.tz).replace(hour=0, minute=0, second=0, microsecond=0)
     with store.session() as s:
         alerts = s.execute(
             select(Outbox.id, Outbox.notifier, Outbox.status, Outbox.created, Outbox.sent_at, Outbox.rules,
@@ -46,7 +45,7 @@ def status_page(store: Store, config: Config, now: datetime, problems: list[str]
               "title": a.title, "url": a.url, "source": a.source} for a in alerts]
     return environment().get_template("dashboard.html.j2").render(
         report=report, groups=groups, alerts=today, outbox=outbox, problems=problems,
-        today=midnight_local.strftime("%Y-%m-%d"), nav=True)
+        today=midnight.strftime("%Y-%m-%d"), nav=True)
 
 
 def report_page(store: Store, config: Config, now: datetime, since: timedelta) -> str:

@@ -46,9 +46,9 @@ def test_a_pause_lasts_as_long_as_asked_on_the_injected_clock():
 def test_a_throttled_poll_is_not_a_failure_and_alerts_nobody():
     h = SourceHealth(source="s", state="ok", failures=0, polls=0, stories=0)
     for _ in range(5):
-        assert assess(h, False, "HTTP 429", 0, NOW.replace(tzinfo=None), 2, timedelta(days=1), throttled=True) is None
+        assert assess(h, False, "HTTP 429", 0, NOW, 2, timedelta(days=1), throttled=True) is None
     assert h.state == "throttled" and h.failures == 0 and "429" in h.last_error
-    assert assess(h, True, None, 1, NOW.replace(tzinfo=None), 2, timedelta(days=1)) is None, "no 'recovered' alert"
+    assert assess(h, True, None, 1, NOW, 2, timedelta(days=1)) is None, "no 'recovered' alert"
     assert h.state == "ok"
 
 

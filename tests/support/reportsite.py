@@ -5,7 +5,7 @@ config path; the report's period is `NOW` back 7 days (all newssite stories fall
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from html import escape
 from pathlib import Path
 
@@ -18,9 +18,9 @@ from tests.support.newssite import publish_site, site_config
 from tests.support.site import Site
 
 NOW = "2025-06-15T00:00:00+08:00"
-NOW_UTC = datetime(2025, 6, 14, 16, 0)  # NOW as the store keeps times (naive UTC)
-SENT_AT = datetime(2025, 6, 14, 10, 0)  # 18:00 on 14 June in Asia/Shanghai
-DASH_NOW = datetime(2025, 6, 14, 15, 0)  # 23:00 local: the dashboard's "today" holds SENT_AT
+NOW_UTC = datetime(2025, 6, 14, 16, 0, tzinfo=timezone.utc)  # NOW in UTC
+SENT_AT = datetime(2025, 6, 14, 10, 0, tzinfo=timezone.utc)  # 18:00 on 14 June in Asia/Shanghai
+DASH_NOW = datetime(2025, 6, 14, 15, 0, tzinfo=timezone.utc)  # 23:00 local: the dashboard's "today" holds SENT_AT
 HOSTILE = "<script>window.pwned=1</script></svg>{{7*7}} iFlytek 科大讯飞 hostile"
 HOSTILE_PATH = "/news/hostile.html"
 WATCHLISTS = """

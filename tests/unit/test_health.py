@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from crawler.run.health import assess
 from crawler.store.database import SourceHealth
 
-T0 = datetime(2026, 6, 1, 9, 0)
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
 QUIET = timedelta(hours=6)
 
 

@@ -213,7 +213,7 @@ def test_burst_goes_out_as_a_digest_and_quiet_hours_hold(tmp_path, http_receiver
 
 
 def test_urgent_rule_goes_through_quiet_hours(tmp_path, http_receiver, clock):
-    clock.now = datetime(2026, 6, 1, 15, 0)  # 23:00 in Shanghai
+    clock.now = datetime(2026, 6, 1, 15, 0, tzinfo=timezone.utc)  # 23:00 in Shanghai
     config = _config(tmp_path, f"json://127.0.0.1:{http_receiver.port}/hook",
                      extra='    quiet: "22:00-07:00"\ntimezone: Asia/Shanghai',
                      rules_extra="  - name: urgent-ify\n    any: [\"Story 1:\"]\n    urgent: true\n    notify: [desk]")
@@ -222,7 +222,7 @@ def test_urgent_rule_goes_through_quiet_hours(tmp_path, http_receiver, clock):
     sender = Sender(store, config, clock=clock)
     report = sender.send_due()
     assert report.sent == 1 and report.held == 2
-    clock.now = datetime(2026, 6, 1, 23, 0, 1)  # 07:00:01 local
+    clock.now = datetime(2026, 6, 1, 23, 0, 1, tzinfo=timezone.utc)  # 07:00:01 local
     report = sender.send_due()
     assert report.sent == 2 and report.messages == 1, "what quiet hours held goes out as one digest"
     assert len(http_receiver.requests) == 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +15,7 @@ UTC = ZoneInfo("UTC")
 
 
 def utc(s: str) -> datetime:
-    return datetime.fromisoformat(s)
+    return datetime.fromisoformat(s).replace(tzinfo=timezone.utc)
 
 
 def rows(n: int, created: str = "2026-06-01T00:00:00", urgent: set[int] = frozenset(), held: bool = False):

@@ -49,7 +49,7 @@ def test_publication_time_is_utc_and_keeps_the_page_offset(store):
     when = datetime(2025, 6, 11, 9, 30, tzinfo=timezone(timedelta(hours=8)))
     store.add_story(story("https://a.example/1", published=when, date_is_first_seen=False), WINDOW)
     row = store.stories()[0]
-    assert row.published == datetime(2025, 6, 11, 1, 30)
+    assert row.published == datetime(2025, 6, 11, 1, 30, tzinfo=timezone.utc)
     assert row.published_local().isoformat() == "2025-06-11T09:30:00+08:00"
     assert not row.date_is_first_seen
 
@@ -65,7 +65,7 @@ def test_known_urls_is_one_query_over_stories_and_recent_failures(store):
     store.record_failure("https://a.example/broken", "s", "HTTP 500")
     urls = ["https://a.example/1", "https://a.example/alias", "https://a.example/broken", "https://a.example/new"]
     assert store.known_urls(urls) == set(urls[:3])
-    later = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=2)
+    later = datetime.now(timezone.utc) + timedelta(hours=2)
     assert "https://a.example/broken" not in store.known_urls(urls, now=later), "failures back off, then retry"
 
 
@@ -153,7 +153,7 @@ def _outbox_row(s, story_id: int, notifier: str, status: str, now: datetime) -> 
 
 
 def test_outbox_rows_requeue_and_alert_counts_are_store_methods(store):
-    now = datetime(2026, 3, 2, 9, 0)
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
     added = store.add_story(story("https://news.test/a"), timedelta(days=1))
     with store.session.begin() as s:
         sent, dead, pending = (_outbox_row(s, added.story_id, n, st, now).id
