@@ -42,7 +42,9 @@ def test_every_part_gets_the_new_config(tmp_path, caplog):
     try:
         daemon.scheduler = _NoJobs()
         robots._shared["127.0.0.1:9"] = (float("inf"), "cached answer")
-        daemon._use(_config(tmp_path))  # same settings: the cache stays, nothing is said
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            daemon._use(_config(tmp_path))  # same settings: the cache stays, nothing is said
         assert "127.0.0.1:9" in robots._shared and not caplog.records
 
         second = _config(tmp_path, ua="newsradar-test/2", port=daemon.metrics.settings.port)
