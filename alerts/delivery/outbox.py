@@ -10,7 +10,7 @@ its rule matches and its outbox rows are written together or not at all:
    published 2023-01-01 (text)", "syndicated copy of story 12, which already matched iflytek");
 4. a syndicated copy owes nothing for a rule its original already matched;
 5. the remaining rules are grouped by notifier: ONE row per (story, notifier, target URL), naming every rule
-   and term routed there. A notifier with several apprise URLs gets a row per URL, so a retry never resends to
+   routed there (the matched terms are stored once, in `matches`; the sender reads them from there). A notifier with several apprise URLs gets a row per URL, so a retry never resends to
    a target that already succeeded.
 
 Sending (`Sender.send_due`) claims due rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer), marks
@@ -88,11 +88,11 @@ def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow
             for target in range(len(notifier.url)):
                 rows.append(Outbox(
                     story_id=story.id, notifier=name, target=target,
-                    rules=[[m.rule, list(m.terms)] for m in routed], snippet=snip,
+                    rules=[m.rule for m in routed], snippet=snip,
                     urgent=any(m.urgent for m in routed), status="pending",
                     next_attempt=current, created=current, attempts=0,
                 ))
-        queued = {rule for row in rows for rule, _terms in row.rules}
+        queued = {rule for row in rows for rule in row.rules}
         for m in matches:  # `alerted`: queued for at least one notifier (what `status` counts)
             m.alerted = m.rule in queued
         return matches, rows
@@ -121,12 +121,14 @@ class SendReport:
     dead: list[int] = field(default_factory=list)
 
 
-def alert_for(row: Outbox, story: Story) -> Alert:
+def alert_for(row: Outbox, story: Story, terms: dict[str, list[str]]) -> Alert:
+    """The alert a row carries: its story, and per rule routed to it the terms that matched (`terms`, the
+    story's `matches` by rule)."""
     snip = Snippet(*row.snippet) if row.snippet else None
     return Alert(
         id=f"nr-{row.id}", title=story.title or story.url, url=story.url, source=story.source,
         published=story.published, published_is_first_seen=story.date_is_first_seen,
-        matches=tuple((rule, tuple(terms)) for rule, terms in row.rules), snippet=snip, urgent=row.urgent,
+        matches=tuple((rule, tuple(terms.get(rule, ()))) for rule in row.rule_names()), snippet=snip, urgent=row.urgent,
         tickers=tuple(story.tickers or ()), company=story.company, category=story.category, doc_url=story.doc_url,
     )
 
@@ -161,8 +163,8 @@ class Sender:
             result = s.execute(update(Outbox).where(Outbox.status == "sending").values(status="pending"))
             return result.rowcount or 0
 
-    def claim(self) -> list[tuple[Outbox, Story | None]]:
-        """Due rows, marked `sending`, each with its story (None for an operator notice)."""
+    def claim(self) -> list[tuple[Outbox, Alert | None]]:
+        """Due rows, marked `sending`, each with the alert it carries (None for an operator notice)."""
         now = self.clock()
         with self.store.session.begin() as s:
             q = (select(Outbox).where(Outbox.status == "pending", Outbox.next_attempt <= now)
@@ -172,7 +174,11 @@ class Sender:
                 row.status = "sending"
             wanted = {r.story_id for r in rows if r.story_id is not None}
             stories = {st.id: st for st in s.scalars(select(Story).where(Story.id.in_(wanted)))} if wanted else {}
-            return [(row, stories.get(row.story_id)) for row in rows]
+            terms: dict[int, dict[str, list[str]]] = {}
+            for m in s.scalars(select(Match).where(Match.story_id.in_(wanted))) if wanted else ():
+                terms.setdefault(m.story_id, {})[m.rule] = list(m.terms or [])
+            return [(row, alert_for(row, stories[row.story_id], terms.get(row.story_id, {}))
+                     if row.story_id is not None else None) for row in rows]
 
     def send_due(self) -> SendReport:
         """Send everything due, CLAIM_BATCH rows at a time, until nothing is due. A batch leaves no row due
@@ -193,17 +199,17 @@ class Sender:
             log.warning("outbox: %d batches sent in one go; the rest goes out on the next run", MAX_BATCHES)
         return report
 
-    def _send_batch(self, claimed: list[tuple[Outbox, Story | None]], report: SendReport) -> None:
-        groups: dict[tuple[str, int], list[tuple[Outbox, Story]]] = {}
-        for row, story in claimed:
+    def _send_batch(self, claimed: list[tuple[Outbox, Alert | None]], report: SendReport) -> None:
+        groups: dict[tuple[str, int], list[tuple[Outbox, Alert]]] = {}
+        for row, alert in claimed:
             notifier = self.config.notifiers.get(row.notifier)
             if notifier is None or row.target >= len(notifier.url):
                 gone = Delivery(False, f"notifier '{row.notifier}' is no longer configured", permanent=True)
                 self._finish([row], gone, report)
-            elif story is None:  # an operator notice: on its own, now
+            elif alert is None:  # an operator notice: on its own, now
                 self._send_notice(notifier, row, report)
             else:
-                groups.setdefault((row.notifier, row.target), []).append((row, story))
+                groups.setdefault((row.notifier, row.target), []).append((row, alert))
         for (name, target), group in groups.items():
             notifier = self.config.notifiers[name]
             self._send_group(notifier, notifier.url[target], group, report)
@@ -215,9 +221,9 @@ class Sender:
         self._finish([row], self._deliver(notifier.url[row.target], f"nr-{row.id}", lambda: [message], notifier),
                      report)
 
-    def _send_group(self, notifier, url: str, group: list[tuple[Outbox, Story]], report: SendReport) -> None:
+    def _send_group(self, notifier, url: str, group: list[tuple[Outbox, Alert]], report: SendReport) -> None:
         now = self.clock()
-        rows = {row.id: (row, story) for row, story in group}
+        rows = {row.id: (row, alert) for row, alert in group}
         plan = decide(
             [Due(r.id, r.urgent, r.created, r.held) for r, _ in group], now, self.config.tz,
             quiet=notifier.quiet, digest=notifier.digest, max_per_hour=notifier.max_per_hour,
@@ -231,13 +237,12 @@ class Sender:
             report.held += len(plan.hold)
         channel = Renderer.channel_for(url)
         for row_id in plan.single:
-            row, story = rows[row_id]
-            alert = alert_for(row, story)
+            row, alert = rows[row_id]
             render = lambda: [self.renderer.render(channel, alert, notifier.template)]  # noqa: E731
             self._finish([row], self._deliver(url, alert.id, render, notifier), report)
         if plan.digest:
             batch = [rows[i] for i in plan.digest]
-            alerts = [alert_for(r, st) for r, st in batch]
+            alerts = [alert for _, alert in batch]
             ids = ",".join(a.id for a in alerts)
             render = lambda: self.renderer.render_digest(channel, alerts, notifier.template)  # noqa: E731
             self._finish([r for r, _ in batch], self._deliver(url, ids, render, notifier), report,

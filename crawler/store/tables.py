@@ -18,7 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 __all__ = ["Base", "FailedUrl", "Match", "Outbox", "SourceHealth", "Story", "StoryUrl", "UtcDateTime", "Validator",
-           "iso_utc", "utcnow"]
+           "iso_utc", "rule_names", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -49,6 +49,11 @@ class UtcDateTime(TypeDecorator):
             return None
         # naive as stored; a driver that returns an aware value (a timestamptz column) has it converted
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def rule_names(rules: list | None) -> list[str]:
+    """The rule names of an outbox row's `rules` (names; pairs [rule, terms] in rows of earlier versions)."""
+    return [r if isinstance(r, str) else r[0] for r in rules or []]
 
 
 class Base(DeclarativeBase):
@@ -142,7 +147,9 @@ class Outbox(Base):
     payload: Mapped[dict | None] = mapped_column(JSON)
     notifier: Mapped[str] = mapped_column(String(200))
     target: Mapped[int] = mapped_column(Integer, default=0)  # index into the notifier's apprise URLs
-    rules: Mapped[list] = mapped_column(JSON)  # [[rule, [term, ...]], ...]
+    # The rules routed to this row, by name; their matched terms are the story's `matches` rows (stored once).
+    # Rows written by earlier versions hold [rule, [term, ...]] pairs instead: `rule_names` reads both.
+    rules: Mapped[list] = mapped_column(JSON)
     snippet: Mapped[list | None] = mapped_column(JSON)  # [before, match, after] around the first hit
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sending|sent|dead
@@ -154,6 +161,9 @@ class Outbox(Base):
     batch: Mapped[str | None] = mapped_column(String(64))  # the digest message it went out in, if any
     held: Mapped[bool] = mapped_column(Boolean, default=False)  # deferred by quiet hours, digest or rate limit
     reported: Mapped[bool] = mapped_column(Boolean, default=False)  # dead rows: operator told once
+
+    def rule_names(self) -> list[str]:
+        return rule_names(self.rules)
 
 
 class SourceHealth(Base):

@@ -14,6 +14,7 @@ from crawler.report.charts import group_charts
 from crawler.report.html import environment, render_html
 from crawler.report.queries import build_report
 from crawler.store.database import Outbox, Store, Story
+from crawler.store.tables import rule_names
 
 SEARCH_LIMIT = 50
 SNIPPET = 90
@@ -41,7 +42,7 @@ def status_page(store: Store, config: Config, now: datetime, problems: list[str]
     for i, group in enumerate(g for g in report["groups"] if g["kind"] == "watchlist"):
         groups.append({**group, "chart": Markup(group_charts(group, prefix=f"d{i}")["hour"])})
     today = [{"notifier": a.notifier, "status": a.status, "created": _local(a.created, config),
-              "sent": _local(a.sent_at, config) if a.sent_at else "", "rules": ", ".join(r[0] for r in a.rules or []),
+              "sent": _local(a.sent_at, config) if a.sent_at else "", "rules": ", ".join(rule_names(a.rules)),
               "title": a.title, "url": a.url, "source": a.source} for a in alerts]
     return environment().get_template("dashboard.html.j2").render(
         report=report, groups=groups, alerts=today, outbox=outbox, problems=problems,
