@@ -206,7 +206,7 @@ class Sender:
             if notifier is None or row.target >= len(notifier.url):
                 gone = Delivery(False, f"notifier '{row.notifier}' is no longer configured", permanent=True)
                 self._finish([row], gone, report)
-            elif alert is None:  # an operator notice: on its own, now
+            elif alert is None:  # an operator notice or a scheduled report: on its own, now
                 self._send_notice(notifier, row, report)
             else:
                 groups.setdefault((row.notifier, row.target), []).append((row, alert))
@@ -217,7 +217,7 @@ class Sender:
     def _send_notice(self, notifier, row: Outbox, report: SendReport) -> None:
         payload = row.payload or {}
         message = Message(title=payload.get("title") or "newsradar", body=payload.get("body") or "",
-                          body_format="text")
+                          body_format=payload.get("format") or "text")
         self._finish([row], self._deliver(notifier.url[row.target], f"nr-{row.id}", lambda: [message], notifier),
                      report)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+import re
+
+from pydantic import Field, field_validator
 
 from crawler.config.fields import Duration, StrictModel, Terms, TermList
 from crawler.config.source_types import Tickers
@@ -30,6 +32,27 @@ class Rule(StrictModel):
     urgent: bool = Field(False, description="goes through quiet hours")
 
 
+class ReportSchedule(StrictModel):
+    """A notifier's scheduled mentions report (crawler.report.schedule): the `report` command's numbers for the
+    period that ends at each slot, queued in the outbox (retried like an alert) once per slot."""
+
+    every: Duration = Field(timedelta(days=1), description="how often: `1d` daily, `7d` weekly (Mondays), `6h` ...")
+    at: str = Field("08:00", description="`HH:MM` in `timezone`: the day's first slot; slots follow every `every` "
+                                         "from it (a daily report stays at 08:00 across daylight-saving changes)")
+    since: Duration | None = Field(None, description="the period each report covers", json_schema_extra={
+        "default_text": "`every`"})
+    watchlists: Terms = Field((), description="only these watchlists (an unknown name is a config error)",
+                             json_schema_extra={"default_text": "all"})
+
+    @field_validator("at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+        if m is None:
+            raise ValueError(f"at: {value!r} is not a time of day HH:MM (e.g. \"08:00\")")
+        return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
 class Notifier(StrictModel):
     url: Terms = Field(description="one apprise URL or a list (each delivered and retried on its own)")
     template: str | None = Field(None, description="a template file name (looked up in `templates:` first)",
@@ -44,3 +67,5 @@ class Notifier(StrictModel):
     max_attempts: int = Field(8, ge=1, description="after this many failed deliveries an alert is dead")
     max_age: Duration = Field(timedelta(days=1), description="an alert not delivered within this is dead")
     timeout: Duration = Field(timedelta(seconds=30), description="per delivery")
+    report: ReportSchedule | None = Field(None, description="a scheduled mentions report to this notifier, e.g. "
+                                                            "`{every: 1d, at: \"08:00\"}` (see *Scheduled reports*)")

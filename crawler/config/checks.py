@@ -90,6 +90,10 @@ def _check_alerts(config: Config) -> list[tuple[tuple, str]]:
                 parse_quiet(notifier.quiet)
             except ValueError as exc:
                 out.append((("notifiers", name, "quiet"), f"notifier '{name}': {exc}"))
+        for wl in notifier.report.watchlists if notifier.report else ():
+            if wl not in config.watchlists:
+                out.append((("notifiers", name, "report", "watchlists"),
+                            f"notifier '{name}': report names unknown watchlist '{wl}'"))
         for j, url in enumerate(notifier.url):
             problem = check_url(url)
             if problem:

@@ -114,6 +114,10 @@ def sections() -> dict[str, str]:
         nested = _nested_model(info.annotation)
         if nested is not None and get_origin(info.annotation) in (tuple, dict, list):
             out[name] = table(nested)
+            for inner, inner_info in nested.model_fields.items():  # e.g. a notifier's `report` schedule
+                single = _nested_model(inner_info.annotation)
+                if single is not None and get_origin(inner_info.annotation) not in (tuple, dict, list):
+                    out[inner] = table(single)
     return out
 
 

@@ -62,6 +62,10 @@ class Web(StrictModel):
                       json_schema_extra={"default_text": "off"})
     host: str = Field("127.0.0.1", description="the address the dashboard binds; set it (e.g. `0.0.0.0`) only behind "
                                                "a token or a proxy")
+    url: str | None = Field(None, description="the address people open the dashboard at (e.g. "
+                                              "`https://radar.example.com` behind a proxy), for the link in "
+                                              "scheduled reports to chat services",
+                            json_schema_extra={"default_text": "`http://HOST:PORT`"})
     token: str | None = Field(None, min_length=8, description="when set (8+ characters), every page but `/healthz` "
                                                               "needs `Authorization: Bearer TOKEN` (constant-time "
                                                               "compare)")

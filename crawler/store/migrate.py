@@ -4,8 +4,8 @@
 step idempotent and in one transaction, detected from the columns the store has (no version table to drift):
 
 1. `stories` gains the columns added since it was first created (all nullable): `ALTER TABLE ... ADD COLUMN`.
-2. `outbox` gains `kind` (existing rows are `alert`) and `payload`, and its `story_id` becomes nullable so an
-   operator notice can be a row like any alert. PostgreSQL alters the table in place; SQLite cannot drop a NOT
+2. `outbox` gains `kind` (existing rows are `alert`), `payload` and `key` (unique), and its `story_id` becomes
+   nullable so an operator notice or a scheduled report can be a row like any alert. PostgreSQL alters the table in place; SQLite cannot drop a NOT
    NULL constraint, so it rebuilds the table (SQLite's documented 12-step procedure: new table, copy every row
    with its id, drop the old one) inside the same transaction: a failure leaves the old table untouched.
 """
@@ -41,14 +41,15 @@ def _story_columns(engine: Any) -> None:
 
 def _outbox_notices(engine: Any) -> None:
     columns = {c["name"]: c for c in inspect(engine).get_columns("outbox")}
-    if "kind" in columns and columns["story_id"]["nullable"]:
+    if {"kind", "payload", "key"} <= set(columns) and columns["story_id"]["nullable"]:
         return
     if engine.dialect.name != "sqlite":
+        added = {"kind": "VARCHAR(16) DEFAULT 'alert' NOT NULL", "key": "VARCHAR(200) UNIQUE",
+                 "payload": Outbox.__table__.c.payload.type.compile(dialect=engine.dialect)}
         with engine.begin() as conn:
-            if "kind" not in columns:
-                conn.exec_driver_sql("ALTER TABLE outbox ADD COLUMN kind VARCHAR(16) DEFAULT 'alert' NOT NULL")
-                conn.exec_driver_sql(f"ALTER TABLE outbox ADD COLUMN payload "
-                                     f"{Outbox.__table__.c.payload.type.compile(dialect=engine.dialect)}")
+            for name, kind in added.items():
+                if name not in columns:
+                    conn.exec_driver_sql(f"ALTER TABLE outbox ADD COLUMN {name} {kind}")
             conn.exec_driver_sql("ALTER TABLE outbox ALTER COLUMN story_id DROP NOT NULL")
         return
     old = [name for name in columns if name in Outbox.__table__.c]

@@ -134,9 +134,11 @@ class Match(Base):
 class Outbox(Base):
     """One message to deliver to one notifier target URL. Never deleted, only marked.
 
-    `kind` says what it carries: `alert` (a story's alert, `story_id` set; may go out in a digest) or `ops` (a
-    notice to the operator: a source failing, silent or recovered, dead alerts; no story, its `payload` is
-    {"title", "body"}). Every kind is stored, claimed, retried and counted the same way (alerts.delivery.outbox).
+    `kind` says what it carries: `alert` (a story's alert, `story_id` set; may go out in a digest), `ops` (a
+    notice to the operator: a source failing, silent or recovered, dead alerts) or `report` (a scheduled report,
+    `key` naming its notifier, target and slot so it is queued once). Notices and reports have no story; their
+    `payload` is the message: {"title", "body", "format"}. Every kind is stored, claimed, retried and counted the
+    same way (alerts.delivery.outbox).
     """
 
     __tablename__ = "outbox"
@@ -145,6 +147,7 @@ class Outbox(Base):
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="alert", server_default="alert")
     payload: Mapped[dict | None] = mapped_column(JSON)
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)  # one row per key: a report's slot
     notifier: Mapped[str] = mapped_column(String(200))
     target: Mapped[int] = mapped_column(Integer, default=0)  # index into the notifier's apprise URLs
     # The rules routed to this row, by name; their matched terms are the story's `matches` rows (stored once).

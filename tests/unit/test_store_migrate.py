@@ -17,7 +17,7 @@ def _old_outbox(url: str, story_id: int) -> None:
     old = MetaData()
     columns = [Column(c.name, c.type, primary_key=c.primary_key, index=c.index,
                       nullable=False if c.name == "story_id" else c.nullable)
-               for c in Outbox.__table__.c if c.name not in ("kind", "payload")]
+               for c in Outbox.__table__.c if c.name not in ("kind", "payload", "key")]
     table = Table("outbox", old, *columns, UniqueConstraint("story_id", "notifier", "target"))
     with engine.begin() as conn:
         Outbox.__table__.drop(conn)
@@ -38,7 +38,7 @@ def test_an_old_outbox_gains_kind_payload_and_a_nullable_story(store):
     reopened = Store(url)
     try:
         columns = {c["name"]: c for c in inspect(reopened.engine).get_columns("outbox")}
-        assert {"kind", "payload"} <= set(columns) and columns["story_id"]["nullable"]
+        assert {"kind", "payload", "key"} <= set(columns) and columns["story_id"]["nullable"]
         (row, _title), = reopened.outbox_rows()
         assert (row.id, row.kind, row.status, row.attempts, row.rules) == (41, "alert", "dead", 8, [["r", ["t"]]])
         with reopened.session.begin() as s:  # a notice needs no story
