@@ -5,7 +5,7 @@
   fetched URL; every other URL it was seen under (the listing's link, the redirect target) becomes an alias;
 - title, text: the page's where it gives them, else the listing's hint (a feed's title and summary, a news
   sitemap's title);
-- published: `crawler.extract.dates.settle` over the page's date and the listing's (its precedence: the page's structured
+- published: `crawler.extract.settle.settle` over the page's date and the listing's (its precedence: the page's structured
   date, the feed's or sitemap's, a guess; naive times in the source's `zone`; `now` is first-seen); a story with
   no date at all is marked `date_is_first_seen`, and `date_source` says where the date came from;
 - a story with neither title nor text is not a story: `build_story` returns a `FetchFailure` to record; so is
@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 
 from w3lib.html import remove_tags, replace_entities
 
-from crawler.extract.dates import FIRST_SEEN, Dated, parse_datetime, settle
+from crawler.extract.settle import settle
+from crawler.extract.timestamps import FIRST_SEEN, Dated, parse_datetime
 from crawler.extract.article import Page, detect_lang, extract_page
 from crawler.dedupe.fingerprint import fingerprints
 from crawler.items import ArticlePage, FetchFailure, NewStory
