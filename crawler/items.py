@@ -50,6 +50,9 @@ class ArticlePage:
     hint: Hint = field(default_factory=Hint)
     error: str | None = None  # why body is None
     fields: Fields | None = None  # JSON and disclosure sources
+    # URL -> its canonical_url (crawler.dedupe.urls), for the URLs already canonicalised on the reactor (the
+    # article request's URL, by crawler.fetch.middlewares.KnownUrlMiddleware): the worker does not redo them.
+    canonical: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

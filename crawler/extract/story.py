@@ -53,7 +53,8 @@ def build_story(item: ArticlePage, zone: str = "UTC", max_age: timedelta = timed
     if fields is not None and fields.key and not item.url:  # an item with an id and no link: the id is its URL
         seen_under = [fields.key]
     else:
-        seen_under = [canonical_url(u) for u in (item.url, item.link) if u]
+        # Each URL once; the article request's URL was canonicalised on the reactor (ArticlePage.canonical).
+        seen_under = [item.canonical.get(u) or canonical_url(u) for u in dict.fromkeys((item.url, item.link)) if u]
     url = _canonical(page, item.url) or seen_under[0]
     text_hash, sim = fingerprints(title, text, url)
     extra = {}
