@@ -88,8 +88,11 @@ def widen(label: str | None) -> str | None:
     if not label:
         return None
     label = label.strip().strip("\"'").lower()
-    # w3lib resolves Python's aliases and widens the way browsers do (gb2312/gbk -> gb18030,
-    # big5 -> big5hkscs, latin-1/ascii -> cp1252, shift_jis -> cp932, ...); it refuses UTF-7 itself.
+    # Servers label pages with the legacy base charset while authors type characters only its superset
+    # has (GB18030 ideographs, HKSCS names, cp1252 smart quotes); browsers decode with the superset, so a
+    # strict decode with the base charset would fail on pages that render fine. w3lib resolves Python's
+    # aliases and widens the way browsers do (gb2312/gbk -> gb18030, big5 -> big5hkscs, latin-1/ascii ->
+    # cp1252, shift_jis -> cp932, ...); it refuses UTF-7 itself.
     try:
         name = resolve_encoding(_LABEL_ALIASES.get(label, label))
     except ValueError:  # e.g. a NUL in the label
