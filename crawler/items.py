@@ -50,6 +50,9 @@ class ArticlePage:
     hint: Hint = field(default_factory=Hint)
     error: str | None = None  # why body is None
     fields: Fields | None = None  # JSON and disclosure sources
+    # URL -> its canonical_url (crawler.dedupe.urls), for the URLs already canonicalised on the reactor (the
+    # article request's URL, by crawler.fetch.middlewares.KnownUrlMiddleware): the worker does not redo them.
+    canonical: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,8 +75,8 @@ class NewStory:
     aliases: tuple[str, ...] = ()  # other canonical URLs it was seen under
     content_hash: str = ""  # crawler.dedupe.fingerprint, computed off the reactor and store threads
     simhash: int | None = None
-    date_source: str | None = None  # crawler.extract.dates: jsonld meta time feed sitemap text url first-seen
-    date_note: str | None = None  # a date dropped or clamped on the way (crawler.extract.dates.settle)
+    date_source: str | None = None  # crawler.extract.timestamps: jsonld meta time feed sitemap text url first-seen
+    date_note: str | None = None  # a date dropped or clamped on the way (crawler.extract.settle)
     tickers: tuple[str, ...] = ()  # normalised (crawler.tickers)
     company: str | None = None
     category: str | None = None

@@ -151,6 +151,10 @@ class _Capture:
 
 
 # ------------------------------------------------------------ masking
+# Our own split, not apprise.utils.parse.parse_url: apprise's normalises what it reads (decodes the arguments,
+# re-quotes path segments, folds "//", drops a "#channel" fragment, cuts a password at its first raw ":"), so
+# the masked URL could not show the URL as written, and a "#room", "hook#frag" or a password "pa:ss" would no
+# longer be masked or scrubbed. Tried on 47 URLs (the tests', typos, raw "@"/":"): 40 of 188 outputs changed.
 _URL_RE = re.compile(r"^(?P<scheme>[A-Za-z][\w+.-]*)://(?P<rest>.*)$", re.S)
 _HOSTLIKE = re.compile(r"^(localhost|\d{1,3}(\.\d{1,3}){3}|\[[\da-f:.]+\]|([a-z\d-]+\.)+[a-z]{2,})$", re.I)
 _EMAIL = re.compile(r"^[^@/\s]+@[^@/\s]+\.[a-z]{2,}$", re.I)

@@ -1,5 +1,9 @@
 """Watchlist rule engine: which rules does a story (title + main text) match? Pure: no I/O.
 
+Rules are checked and compiled (RuleSpec, RuleError, @-expansion) in alerts.rules.spec; this module
+states the matching semantics, scans a story and reports matches. RuleSpec and RuleError are
+re-exported here, where the config loader and the tests import them.
+
 Matching semantics
 ==================
 
@@ -80,58 +84,18 @@ Cost
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Mapping, NamedTuple, Sequence
 
 import ahocorasick
 
-from alerts.rules.normalize import Folded, fold, fold_term, snippet
-from crawler.tickers import normalize as normalize_ticker
-from crawler.tickers import spellings
+from alerts.rules.normalize import Folded, fold, snippet
+from alerts.rules.spec import CompiledRule, RuleError, RuleSpec, compile_rules, fold_category
 
 __all__ = ["RuleSpec", "RuleError", "Hit", "RuleMatch", "RuleSet", "StoryFields", "snippet"]
 
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _FIELDS = ("title", "text")
-_LISTS = ("any", "all", "none")
-
-
-@dataclass(frozen=True)
-class RuleSpec:
-    """One configured rule, as written (``@refs`` unexpanded). Lists become tuples, None ()."""
-    name: str
-    any: tuple[str, ...] = ()      # at least one of these terms (if given)
-    all: tuple[str, ...] = ()      # every one of these terms
-    none: tuple[str, ...] = ()     # none of these terms
-    notify: tuple[str, ...] = ()   # notifier names (routing; the engine just carries them)
-    urgent: bool = False
-    tickers: tuple[str, ...] = ()     # one of these tickers is the story's (field or mention)
-    categories: tuple[str, ...] = ()  # the story's category is one of these
-    sources: tuple[str, ...] = ()     # only stories of these sources
-
-    def __post_init__(self) -> None:
-        for key in (*_LISTS, "notify", "tickers", "categories", "sources"):
-            v = getattr(self, key)
-            if isinstance(v, list) or v is None:   # YAML gives lists/None; keep the spec hashable
-                object.__setattr__(self, key, tuple(v or ()))
-            elif key not in _LISTS and isinstance(v, str):   # `notify: mail` means one notifier
-                object.__setattr__(self, key, (v,))
-
-
-class RuleError(ValueError):
-    """Invalid rules. ``problems`` lists every problem as ``(rule index, key, message)``.
-
-    ``key`` is ``'name'``, a list name (``'any'``) for list-wide problems, or ``'all[2]'`` for one
-    entry, indexed as written. Problems inside the watchlists mapping itself (a nested ``@ref``, a
-    blank entry, not a list) have index ``-1`` and key ``'NAME'`` or ``'NAME[k]'``; they are checked
-    whether or not a rule uses the watchlist. Watchlist problems come first, then rules in order.
-    """
-
-    def __init__(self, problems: list[tuple[int, str, str]]):
-        self.problems = list(problems)
-        lines = [f"rule #{i} {key}: {msg}" for i, key, msg in self.problems]
-        super().__init__(f"{len(lines)} problem(s) in rules:\n  " + "\n  ".join(lines))
 
 
 @dataclass(frozen=True)
@@ -152,28 +116,11 @@ class RuleMatch:
 
 
 @dataclass(frozen=True)
-class _Rule:
-    name: str
-    any: tuple[tuple[int, str], ...]    # (term id, term as written)
-    all: tuple[tuple[int, str], ...]
-    none: tuple[tuple[int, str], ...]
-    notify: tuple[str, ...]
-    urgent: bool
-    tickers: tuple[tuple[str, tuple[int, ...]], ...] = ()   # (normalised ticker, spelling term ids)
-    categories: frozenset[str] = frozenset()                # folded
-    sources: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
 class StoryFields:
     """What a story carries besides its title and text (``match``'s ``fields``)."""
     tickers: tuple[str, ...] = ()   # normalised
     category: str | None = None
     source: str | None = None
-
-
-def _fold_category(value: str) -> str:
-    return " ".join(value.split()).casefold()
 
 
 # term id -> [(field index, start, end)], offsets into the automaton's view of the folded field
@@ -205,73 +152,10 @@ class _Field(NamedTuple):
         return self.folded.span(a, b)
 
 
-class _Compiler:
-    """Expands and validates specs, collecting every problem instead of stopping at the first."""
-
-    def __init__(self, watchlists: Mapping[str, Sequence[str]]):
-        self.problems: list[tuple[int, str, str]] = []
-        self.ids: dict[str, int] = {}   # folded term -> term id
-        self.watchlists: dict[str, list[str]] = {}   # name -> its valid entries
-        for name, entries in watchlists.items():   # checked once, used or not: index -1
-            if isinstance(entries, str) or not isinstance(entries, Sequence):
-                self.problems.append((-1, str(name), f"watchlist '@{name}' must be a list of terms"))
-                entries = ()
-            good = self.watchlists[str(name)] = []
-            for k, w in enumerate(entries):
-                ws = w.strip() if isinstance(w, str) else ""
-                if ws.startswith("@") and not ws.startswith("@@"):
-                    self.problems.append((-1, f"{name}[{k}]", f"watchlist '@{name}' refers to "
-                                          f"{ws!r}: watchlists cannot refer to other watchlists"))
-                elif not ws:
-                    self.problems.append((-1, f"{name}[{k}]", f"watchlist '@{name}' has an empty term"))
-                else:
-                    good.append(ws[1:] if ws.startswith("@@") else w)
-
-    def term_list(self, i: int, key: str, raw: object) -> tuple[tuple[int, str], ...]:
-        if isinstance(raw, str) or not isinstance(raw, Sequence):
-            self.problems.append((i, key, f"expected a list of terms, got {type(raw).__name__}"))
-            return ()
-        out: dict[int, str] = {}
-        for j, term in enumerate(raw):
-            where = f"{key}[{j}]"
-            for written in self._expand(i, where, term):
-                folded = fold_term(written)
-                if not folded:
-                    self.problems.append((i, where, f"term {written!r} is empty after normalisation"))
-                    continue
-                out.setdefault(self.ids.setdefault(folded, len(self.ids)), written)
-        return tuple((tid, w) for tid, w in out.items())
-
-    def _expand(self, i: int, where: str, term: object) -> list[str]:
-        if not isinstance(term, str):
-            self.problems.append((i, where, f"term must be a string, got {type(term).__name__}"))
-            return []
-        if not term.strip():
-            self.problems.append((i, where, "empty term"))
-            return []
-        t = term.strip()
-        if t.startswith("@@"):
-            return [t[1:]]
-        if not t.startswith("@"):
-            return [term]
-        name = t[1:].strip()
-        if name not in self.watchlists:
-            hint = difflib.get_close_matches(name, [str(k) for k in self.watchlists], n=1)
-            msg = f"unknown watchlist '@{name}'"
-            msg += f" (did you mean '@{hint[0]}'?)" if hint else (
-                f" (known: {', '.join('@' + str(k) for k in self.watchlists)})" if self.watchlists
-                else " (no watchlists are defined)")
-            self.problems.append((i, where, msg))
-            return []
-        if not self.watchlists[name]:
-            self.problems.append((i, where, f"watchlist '@{name}' has no usable terms"))
-        return self.watchlists[name]
-
-
 class RuleSet:
     """Compiled rules; immutable and safe to share. Build with :meth:`compile`."""
 
-    def __init__(self, rules: tuple[_Rule, ...], ids: dict[str, int]):
+    def __init__(self, rules: tuple[CompiledRule, ...], ids: dict[str, int]):
         self._rules = rules
         self._nterms = len(ids)
         users: dict[int, set[int]] = {}   # term id -> rules that need it present (any/all/tickers)
@@ -307,37 +191,7 @@ class RuleSet:
         hint), nested watchlists, a rule with neither ``any`` nor ``all`` terms, empty or blank
         terms, empty or duplicate rule names, a term list given as a string.
         """
-        c = _Compiler(watchlists)
-        seen: dict[str, int] = {}
-        out: list[_Rule] = []
-        for i, spec in enumerate(rules):
-            name = spec.name if isinstance(spec.name, str) else ""
-            if not name.strip():
-                c.problems.append((i, "name", "rule name is empty"))
-            elif name in seen:
-                c.problems.append((i, "name", f"duplicate rule name {name!r} (also rule #{seen[name]})"))
-            else:
-                seen[name] = i
-            lists = {key: c.term_list(i, key, getattr(spec, key)) for key in _LISTS}
-            if not spec.any and not spec.all and not spec.tickers and not spec.categories:
-                c.problems.append((i, "any", "rule needs at least one 'any', 'all', 'tickers' or "
-                                             "'categories' entry"))
-            tickers = []
-            for j, raw in enumerate(spec.tickers):
-                ticker = normalize_ticker(raw) if isinstance(raw, str) else None
-                if ticker is None:
-                    c.problems.append((i, f"tickers[{j}]", f"{raw!r} is not a ticker (write e.g. "
-                                                           "002230.SZ, 688256.SH, 9988.HK, AAPL)"))
-                    continue
-                tickers.append((ticker, tuple(tid for tid, _ in c.term_list(i, f"tickers[{j}]",
-                                                                          spellings(ticker)))))
-            cats = frozenset(_fold_category(x) for x in spec.categories if isinstance(x, str) and x.strip())
-            out.append(_Rule(name, lists["any"], lists["all"], lists["none"],
-                             tuple(spec.notify), bool(spec.urgent), tuple(tickers), cats,
-                             frozenset(spec.sources)))
-        if c.problems:
-            raise RuleError(c.problems)
-        return cls(tuple(out), c.ids)
+        return cls(*compile_rules(rules, watchlists))
 
     @property
     def terms(self) -> int:
@@ -367,11 +221,11 @@ class RuleSet:
         return hits, fields
 
     @staticmethod
-    def _tickers_found(r: _Rule, hits: _Hits, fields: StoryFields) -> list[str]:
+    def _tickers_found(r: CompiledRule, hits: _Hits, fields: StoryFields) -> list[str]:
         return [t for t, tids in r.tickers if t in fields.tickers or any(tid in hits for tid in tids)]
 
     @classmethod
-    def _verdict(cls, r: _Rule, hits: _Hits, fields: StoryFields = StoryFields()) -> str | None:
+    def _verdict(cls, r: CompiledRule, hits: _Hits, fields: StoryFields = StoryFields()) -> str | None:
         """None if the rule matches, else why not (checks in documented order)."""
         if r.sources and fields.source not in r.sources:
             return f"source {fields.source!r} is not one of the rule's sources"
@@ -385,7 +239,7 @@ class RuleSet:
             return "no any-term found"
         if r.tickers and not cls._tickers_found(r, hits, fields):
             return "none of the rule's tickers"
-        if r.categories and _fold_category(fields.category or "") not in r.categories:
+        if r.categories and fold_category(fields.category or "") not in r.categories:
             return f"category {fields.category!r} is not one of the rule's categories"
         return None
 
@@ -397,7 +251,7 @@ class RuleSet:
         for ticker in fields.tickers:
             cand |= self._by_ticker.get(ticker, set())
         if fields.category:
-            cand |= self._by_category.get(_fold_category(fields.category), set())
+            cand |= self._by_category.get(fold_category(fields.category), set())
         out = []
         for ri in sorted(cand):
             r = self._rules[ri]
@@ -406,7 +260,7 @@ class RuleSet:
         return out
 
     @classmethod
-    def _build(cls, r: _Rule, hits: _Hits, fields: tuple[_Field, ...],
+    def _build(cls, r: CompiledRule, hits: _Hits, fields: tuple[_Field, ...],
                story: StoryFields = StoryFields()) -> RuleMatch:
         written: dict[int, str] = {}
         for tid, w in (*r.any, *r.all):
@@ -424,7 +278,7 @@ class RuleSet:
         found.sort(key=lambda h: (h[0], h[1], -h[2]))
         terms = tuple(dict.fromkeys(h[3] for h in found))
         extra = [t for t, _ in r.tickers if t in story.tickers]
-        if r.categories and story.category and _fold_category(story.category) in r.categories:
+        if r.categories and story.category and fold_category(story.category) in r.categories:
             extra.append(story.category)
         terms = tuple(dict.fromkeys((*extra, *terms)))
         return RuleMatch(r.name, terms, tuple(Hit(w, _FIELDS[fi], s, e) for fi, s, e, w in found),

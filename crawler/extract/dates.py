@@ -1,38 +1,10 @@
-"""Timestamps: parse the ones pages and feeds write, find a page's publication time, and settle a story's date.
+"""A page's publication time: where in the markup it is read, and which reading wins.
 
-Contract: ``parse_datetime(value) -> datetime | None``; it never raises.
-``find_date(tree, url=None) -> Dated | None`` (used by crawler.extract.article; ``find_published`` is its bare time);
-it never raises on bad markup (a missing htmldate does raise: a broken install must be loud, not dateless).
-``settle(page, listed, now=..., zone=..., max_age=...) -> Settled`` decides a story's date (crawler.extract.story).
-
-**Date precedence** (the one place it is stated; ``settle`` implements it):
-
-1. the article's own structured metadata (``date_source`` ``jsonld``, ``meta``, ``time``): JSON-LD
-   ``datePublished``, ``article:published_time`` and the other ``<meta>`` names below, ``itemprop=
-   "datePublished"``, a ``<time datetime>`` of the article itself (never one in a sidebar, a footer, a
-   navigation block or a list of other posts);
-2. the feed's or sitemap's date for this entry (``feed``, ``sitemap``);
-3. a heuristic guess (``text``: a date written in the page text, htmldate's guess; ``url``: the URL path).
-   A guess never overrides a feed or sitemap date. A guess more than ``max_age`` older than first-seen is
-   dropped (the story is dated first-seen and the dropped guess is noted), and so is a guess of January 1st
-   (htmldate's reading of a lone year, a copyright line). A date without a year is not a date.
-4. nothing: the first-seen time (``first-seen``).
-
-A time without an offset (naive) is read in the source's time zone (``timezone`` of the source, else the
-global one), except that a feed/sitemap date with an offset that agrees with the naive page time to the
-minute, a whole number of hours apart (at most 14), gives the offset: a page's "14:30" and a feed's "06:30
-GMT" make 14:30+08:00. A date more than 1 h after first-seen is clamped to first-seen, and noted.
-
-Accepted forms, tried in this order:
-
-1. ISO 8601 / RFC 3339, with or without an offset ('2024-06-11T10:30:00+08:00', '...Z', '...+0800',
-   '2024-06-11 10:30', '2024-06-11', '20240611T103000Z', fractional seconds of any length).
-2. RFC 822 / 2822 as in RSS ('Tue, 11 Jun 2024 10:30:00 GMT', '... +0800', '... EST').
-3. Common CJK forms ('2024年06月11日 10:30', '2024年6月11日10:30:15', '2024/06/11 10:30', '2024.06.11').
-
-The offset the input gave is kept. The result is naive only when the input had no offset (callers
-treat naive as UTC); a date without a time gives midnight. Years outside 1900..2100 are refused:
-they are a parse of something that was not a date.
+Contract: ``find_date(tree, url=None) -> Dated | None`` (used by crawler.extract.article; ``find_published`` is
+its bare time); it never raises on bad markup (a missing htmldate does raise: a broken install must be loud,
+not dateless). Parsing a written timestamp is crawler.extract.timestamps (``parse_datetime``, ``Dated``);
+choosing a story's date from this one and the listing's is crawler.extract.settle (``settle``). Those names
+are re-exported here, where their importers found them before the split.
 
 find_date looks, in this order, and takes the first value that parses:
 
@@ -62,118 +34,26 @@ import json
 import re
 from collections.abc import Iterator
 from copy import deepcopy
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-__all__ = ["Dated", "Settled", "find_date", "find_published", "parse_datetime", "settle"]
-
-STRUCTURED = ("jsonld", "meta", "time")
-LISTED = ("feed", "sitemap")
-GUESSED = ("text", "url")
-FIRST_SEEN = "first-seen"
-
-
-@dataclass(frozen=True)
-class Dated:
-    """A time and where it was read (``date_source``: jsonld, meta, time, feed, sitemap, text, url)."""
-
-    when: datetime  # naive when the source gave no offset
-    source: str
-
-_MIN_YEAR, _MAX_YEAR = 1900, 2100
-
-_ISO_RE = re.compile(
-    r"""^(?P<y>\d{4})-?(?P<mo>\d{2})-?(?P<d>\d{2})
-        (?:[T\s]+(?P<h>\d{1,2}):?(?P<mi>\d{2})(?::?(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?)?
-        \s*(?P<tz>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$""",
-    re.VERBOSE | re.IGNORECASE,
+from crawler.extract.settle import FUTURE_SLACK, Settled, format_duration, settle
+from crawler.extract.timestamps import (
+    FIRST_SEEN,
+    GUESSED,
+    LISTED,
+    PM_WORDS,
+    STRUCTURED,
+    Dated,
+    build_datetime,
+    parse_datetime,
 )
 
-# Year-first numeric dates with '/', '.', or CJK 年月日 as separators, optionally followed by a time.
-_LOOSE_RE = re.compile(
-    r"""(?P<y>\d{4})\s*[年/.\-]\s*(?P<mo>\d{1,2})\s*[月/.\-]\s*(?P<d>\d{1,2})\s*[日号]?
-        (?:[\sT,]*(?:(?P<ampm>上午|下午|晚上|凌晨|中午|早上))?\s*
-           (?P<h>\d{1,2})\s*[:：时時点點]\s*(?P<mi>\d{1,2})\s*分?
-           (?:\s*[:：]?\s*(?P<s>\d{1,2})\s*秒?)?)?
-        (?:\s*(?:\(?\s*(?:UTC|GMT)?\s*(?P<tz>[+-]\d{2}:?\d{2})\s*\)?|(?P<utc>\s*(?:UTC|GMT|Z)\b)))?""",
-    re.VERBOSE | re.IGNORECASE,
-)
+__all__ = [
+    "FIRST_SEEN", "FUTURE_SLACK", "GUESSED", "LISTED", "STRUCTURED", "Dated", "Settled",
+    "find_date", "find_published", "format_duration", "parse_datetime", "settle",
+]
 
-_PM = {"下午", "晚上"}
-
-
-def _offset(tz: str | None) -> timezone | None:
-    if not tz:
-        return None
-    if tz.upper() in {"Z", "UTC", "GMT"}:
-        return timezone.utc
-    sign = -1 if tz[0] == "-" else 1
-    digits = tz[1:].replace(":", "")
-    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
-    if hours > 14 or minutes > 59:
-        raise ValueError("offset out of range")
-    return timezone(sign * timedelta(hours=hours, minutes=minutes))
-
-
-def _build(y, mo, d, h=None, mi=None, s=None, f=None, tz=None) -> datetime | None:
-    year = int(y)
-    if not _MIN_YEAR <= year <= _MAX_YEAR:
-        return None
-    micro = int((f or "0")[:6].ljust(6, "0"))
-    return datetime(year, int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), micro, tzinfo=tz)
-
-
-def _parse_iso(value: str) -> datetime | None:
-    m = _ISO_RE.match(value)
-    if not m:
-        return None
-    g = m.groupdict()
-    return _build(g["y"], g["mo"], g["d"], g["h"], g["mi"], g["s"], g["f"], _offset(g["tz"]))
-
-
-def _parse_rfc822(value: str) -> datetime | None:
-    # parsedate_to_datetime happily parses a bare date-less string into nonsense; require a month name.
-    if not re.search(r"[A-Za-z]{3}", value):
-        return None
-    dt = parsedate_to_datetime(value)
-    if dt is None or not _MIN_YEAR <= dt.year <= _MAX_YEAR:
-        return None
-    return dt
-
-
-def _parse_loose(value: str) -> datetime | None:
-    m = _LOOSE_RE.search(value)
-    if not m:
-        return None
-    g = m.groupdict()
-    hour = g["h"]
-    if hour is not None and g["ampm"] in _PM and int(hour) < 12:
-        hour = str(int(hour) + 12)
-    tz = _offset(g["tz"]) if g["tz"] else (timezone.utc if g["utc"] else None)
-    return _build(g["y"], g["mo"], g["d"], hour, g["mi"], g["s"], None, tz)
-
-
-def parse_datetime(value: str | None) -> datetime | None:
-    """Parse a timestamp string; see the module docstring. Never raises."""
-    if not value or not isinstance(value, str):
-        return None
-    value = " ".join(value.split())
-    if not value or len(value) > 200:
-        return None
-    for parse in (_parse_iso, _parse_rfc822, _parse_loose):
-        try:
-            dt = parse(value)
-        except (ValueError, TypeError, OverflowError, IndexError):
-            dt = None
-        if dt is not None:
-            return dt
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Locating the publication time in a parsed page (lxml.html tree).
 
 _META_KEYS = (
     "article:published_time",
@@ -389,10 +269,10 @@ def _from_text(tree) -> Dated | None:
     latest = datetime.now() + timedelta(days=1)
     for m in _TEXT_DATETIME_RE.finditer(text):
         hour = int(m["h"])
-        if (m["pre"] in _PM or (m["post"] or "").lower().startswith("p")) and hour < 12:
+        if (m["pre"] in PM_WORDS or (m["post"] or "").lower().startswith("p")) and hour < 12:
             hour += 12
         try:
-            dt = _build(m["y"], m["mo"], m["d"], hour, m["mi"], m["s"])
+            dt = build_datetime(m["y"], m["mo"], m["d"], hour, m["mi"], m["s"])
         except ValueError:  # 2005-13-45 25:99 and the like
             continue
         if dt is not None and dt <= latest:
@@ -451,68 +331,3 @@ def find_published(tree, url: str | None = None) -> datetime | None:
     """The bare time of ``find_date``."""
     dated = find_date(tree, url)
     return dated.when if dated else None
-
-
-# ---------------------------------------------------------------------------------------------
-# Settling a story's date (the precedence in the module docstring)
-
-FUTURE_SLACK = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class Settled:
-    """A story's date: ``published`` aware, or None for first-seen; ``note`` says what was dropped or clamped."""
-
-    published: datetime | None
-    source: str
-    note: str | None = None
-
-
-def _localize(when: datetime, zone: tzinfo) -> datetime:
-    return when if when.tzinfo is not None else when.replace(tzinfo=zone)
-
-
-def _offset_from(listed: datetime, page: datetime) -> timezone | None:
-    """The offset that makes a naive page time the same instant as an aware listing time, if whole hours."""
-    utc = listed.astimezone(timezone.utc).replace(tzinfo=None)
-    hours, rest = divmod(round((page - utc).total_seconds() / 60), 60)
-    if rest == 0 and abs(hours) <= 14:
-        return timezone(timedelta(hours=hours))
-    return None
-
-
-def format_duration(value: timedelta) -> str:
-    """A duration as the config writes it: 2d, 6h, 30m, 45s."""
-    seconds = int(value.total_seconds())
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def settle(page: Dated | None, listed: Dated | None, *, now: datetime, zone: tzinfo,
-           max_age: timedelta) -> Settled:
-    """A story's date from its page's and its listing's (feed/sitemap entry); ``now`` (aware) is first-seen.
-
-    Structured page date > listing date > guess > first-seen, as the module docstring states."""
-    listed_when = _localize(listed.when, zone) if listed else None
-    if page is not None and page.source in STRUCTURED:
-        when = page.when
-        if when.tzinfo is None:
-            offset = _offset_from(listed.when, when) if listed and listed.when.tzinfo else None
-            when = when.replace(tzinfo=offset if offset is not None else zone)
-        chosen = Dated(when, page.source)
-    elif listed_when is not None:
-        chosen = Dated(listed_when, listed.source)
-    elif page is not None:
-        when = _localize(page.when, zone)
-        chosen = Dated(when, page.source)
-        if when < now - max_age:
-            return Settled(None, FIRST_SEEN, f"guessed date {when.isoformat()} ({page.source}) dropped: more than "
-                                             f"max_age {format_duration(max_age)} before first seen")
-    else:
-        return Settled(None, FIRST_SEEN)
-    if chosen.when > now + FUTURE_SLACK:
-        return Settled(None, FIRST_SEEN, f"date {chosen.when.isoformat()} ({chosen.source}) is in the future: "
-                                         f"clamped to first seen")
-    return Settled(chosen.when, chosen.source)

@@ -11,8 +11,8 @@ Decoding order (the first step that succeeds wins):
 3. The declared charsets, in this order: the HTTP ``Content-Type`` header, then ``<meta charset>`` /
    ``<meta http-equiv="Content-Type">`` in the first 4 KB, then an XML declaration at the very start.
    Each label is WIDENED to the superset that browsers actually use (gb2312/gbk/x-gbk -> gb18030,
-   big5 -> big5hkscs, iso-8859-1/latin-1/ascii -> cp1252, ...) and decoded strictly; one that fails
-   falls through to the next.
+   big5 -> big5hkscs, iso-8859-1/latin-1/ascii -> cp1252, ...; w3lib's ``resolve_encoding`` table)
+   and decoded strictly; one that fails falls through to the next.
 4. A DAMAGED page: the declared charsets, then UTF-8, with U+FFFD replacement, when at most 0.5% of
    the non-ASCII bytes fail. Old CJK portals cut titles mid-character and a proxy may flip a byte; one
    stray byte must not hand a well-labelled page to the detector, which rejects every codec that
@@ -43,6 +43,7 @@ import codecs
 import re
 
 from charset_normalizer import from_bytes
+from w3lib.encoding import read_bom, resolve_encoding
 
 __all__ = ["declared_charsets", "decode_feed", "decode_html", "widen"]
 
@@ -54,50 +55,27 @@ _UTF8_DAMAGE_PER_BYTE = 0.001
 _ASCII = bytes(range(128))
 _ESCAPED_RE = re.compile("[\udc80-\udcff]")
 
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    # UTF-32 LE must be tested before UTF-16 LE: its BOM starts with the UTF-16 LE one.
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-
-# Labels seen on the web that Python's codec registry does not know.
+# Labels seen on the web that neither Python's codec registry nor w3lib's table knows (x-gbk and
+# csgb2312 are WHATWG labels of GBK); each maps to a label resolve_encoding() then widens.
 _LABEL_ALIASES = {
     "x-gbk": "gbk",
     "x-gb2312": "gb2312",
-    "gb_2312-80": "gb2312",
     "csgb2312": "gb2312",
     "x-big5": "big5",
-    "big5-tw": "big5",
-    "csbig5": "big5",
-    "x-sjis": "shift_jis",
     "x-euc-jp": "euc_jp",
     "x-user-defined": "cp1252",
     "x-mac-roman": "mac_roman",
-}
-
-# Servers label pages with the legacy base charset while authors type characters only its
-# superset has (GB18030 ideographs, HKSCS names, cp1252 smart quotes); browsers decode with the
-# superset, so a strict decode with the base charset would fail on pages that render fine.
-_WIDEN = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "big5": "big5hkscs",
-    "iso8859-1": "cp1252",
-    "ascii": "cp1252",
-    "shift_jis": "cp932",
-    "euc_kr": "cp949",
-    "iso8859-9": "cp1254",
-    "iso8859-11": "cp874",
-    "tis-620": "cp874",
 }
 
 # Text codecs a page could name that would turn markup into something else (UTF-7 is a known
 # script-injection vector; the escape codecs reinterpret backslashes).
 _REFUSED = {"utf-7", "idna", "punycode", "unicode-escape", "raw-unicode-escape", "mbcs", "oem"}
 
+# The charset is found by our own scan, not w3lib's http_content_type_encoding() /
+# html_body_declared_encoding(): those resolve the label themselves (so x-gbk, csgb2312 are lost before
+# _LABEL_ALIASES sees them), the <meta> scan stops at the first "<body" (3 corpus pages declare their
+# charset after it, as HubSpot templates do; browsers still honour it), and they return one declaration
+# where we keep header, <meta> and XML declaration as fallbacks for one another.
 _COMMENT_RE = re.compile(rb"<!--.*?(?:-->|$)", re.DOTALL)
 _META_RE = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
 _META_CHARSET_RE = re.compile(rb"""charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
@@ -110,15 +88,21 @@ def widen(label: str | None) -> str | None:
     if not label:
         return None
     label = label.strip().strip("\"'").lower()
-    label = _LABEL_ALIASES.get(label, label)
+    # Servers label pages with the legacy base charset while authors type characters only its superset
+    # has (GB18030 ideographs, HKSCS names, cp1252 smart quotes); browsers decode with the superset, so a
+    # strict decode with the base charset would fail on pages that render fine. w3lib resolves Python's
+    # aliases and widens the way browsers do (gb2312/gbk -> gb18030, big5 -> big5hkscs, latin-1/ascii ->
+    # cp1252, shift_jis -> cp932, ...); it refuses UTF-7 itself.
     try:
-        info = codecs.lookup(label)
-    except (LookupError, ValueError):
+        name = resolve_encoding(_LABEL_ALIASES.get(label, label))
+    except ValueError:  # e.g. a NUL in the label
         return None
-    # Binary transforms (base64, zlib, ...) are registered codecs too, but not text encodings.
-    if not getattr(info, "_is_text_encoding", True):
+    if name is None:
         return None
-    name = _WIDEN.get(info.name, info.name)
+    # Binary transforms (base64, zlib, ...) are registered codecs too, but not text encodings;
+    # w3lib returns them as they are.
+    if not getattr(codecs.lookup(name), "_is_text_encoding", True):
+        return None
     return None if name.replace("_", "-") in _REFUSED else name
 
 
@@ -219,6 +203,8 @@ def _detect(body: bytes) -> str | None:
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Return (text, codec_name); see the module docstring for the order. Never raises."""
+    # Not w3lib's html_to_unicode(): it decodes with the declared charset without trying it (a GBK page
+    # labelled UTF-8 comes out as mojibake) and has no damaged-page step; its BOM table is used below.
     if not body:
         return "", "utf-8"
     if isinstance(body, str):  # a caller that already decoded
@@ -226,12 +212,11 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     if not isinstance(body, bytes):
         body = bytes(body)
 
-    for bom, codec in _BOMS:
-        if body.startswith(bom):
-            text = _strict(body[len(bom) :], codec)
-            if text is not None:
-                return text, codec
-            break
+    codec, bom = read_bom(body)
+    if codec is not None and bom is not None:
+        text = _strict(body[len(bom) :], codec)
+        if text is not None:
+            return text, codec
 
     text = _strict(body, "utf-8")
     if text is not None:

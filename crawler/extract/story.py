@@ -5,7 +5,7 @@
   fetched URL; every other URL it was seen under (the listing's link, the redirect target) becomes an alias;
 - title, text: the page's where it gives them, else the listing's hint (a feed's title and summary, a news
   sitemap's title);
-- published: `crawler.extract.dates.settle` over the page's date and the listing's (its precedence: the page's structured
+- published: `crawler.extract.settle.settle` over the page's date and the listing's (its precedence: the page's structured
   date, the feed's or sitemap's, a guess; naive times in the source's `zone`; `now` is first-seen); a story with
   no date at all is marked `date_is_first_seen`, and `date_source` says where the date came from;
 - a story with neither title nor text is not a story: `build_story` returns a `FetchFailure` to record; so is
@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 
 from w3lib.html import remove_tags, replace_entities
 
-from crawler.extract.dates import FIRST_SEEN, Dated, parse_datetime, settle
+from crawler.extract.settle import settle
+from crawler.extract.timestamps import FIRST_SEEN, Dated, parse_datetime
 from crawler.extract.article import Page, detect_lang, extract_page
 from crawler.dedupe.fingerprint import fingerprints
 from crawler.items import ArticlePage, FetchFailure, NewStory
@@ -52,7 +53,8 @@ def build_story(item: ArticlePage, zone: str = "UTC", max_age: timedelta = timed
     if fields is not None and fields.key and not item.url:  # an item with an id and no link: the id is its URL
         seen_under = [fields.key]
     else:
-        seen_under = [canonical_url(u) for u in (item.url, item.link) if u]
+        # Each URL once; the article request's URL was canonicalised on the reactor (ArticlePage.canonical).
+        seen_under = [item.canonical.get(u) or canonical_url(u) for u in dict.fromkeys((item.url, item.link)) if u]
     url = _canonical(page, item.url) or seen_under[0]
     text_hash, sim = fingerprints(title, text, url)
     extra = {}

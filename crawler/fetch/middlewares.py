@@ -7,7 +7,9 @@
 - `KnownUrlMiddleware` (spider): drops article requests whose canonical URL the store already has (or that
   failed recently), with one `IN (...)` query per listing response, duplicates within the poll, and articles
   another poll of this process is fetching right now (`PollContext.in_flight`): a feed entry and a listing
-  link to one article, polled at the same time, fetch it once.
+  link to one article, polled at the same time, fetch it once. The canonical URL it computed travels with the
+  request (meta `newsradar_canonical`: `(url, canonical)`) into the `ArticlePage` the article's response gives
+  (`ArticlePage.canonical`), so the extraction worker does not canonicalise the same URL again.
 Both read the poll's context with `PollContext.of(crawler)` (set by crawler.fetch.poll before the crawl starts).
 """
 
@@ -21,6 +23,10 @@ from scrapy import Request
 
 from crawler.fetch.poll import PollContext
 from crawler.dedupe.urls import canonical_url
+from crawler.items import ArticlePage
+
+# Request meta key: (the request's URL, its canonical_url), set when the known-URL filter lets the request through.
+CANONICAL_META = "newsradar_canonical"
 
 
 class ConditionalGetMiddleware:
@@ -82,7 +88,19 @@ class KnownUrlMiddleware:
                     continue
                 self.ctx.claimed.add(key)
                 self.ctx.in_flight.add(key)
+                item.meta[CANONICAL_META] = (item.url, key)
+            elif isinstance(item, ArticlePage):
+                _carry_canonical(item, response)
             yield item
         if skipped or elsewhere:
             self.ctx.stats_inc("newsradar/known_skipped", skipped + elsewhere)
         self.ctx.stats_inc("newsradar/in_flight_skipped", elsewhere)
+
+
+def _carry_canonical(page: ArticlePage, response: Any) -> None:
+    """Hand the article request's canonical URL (computed above, on the listing's output) to its page."""
+    try:
+        url, key = response.meta[CANONICAL_META]
+    except (AttributeError, KeyError, TypeError, ValueError):  # no request behind it, or not filtered here
+        return
+    page.canonical.setdefault(url, key)

@@ -132,6 +132,12 @@ def test_widen(label, codec):
     assert widen(label) == codec
 
 
+@pytest.mark.parametrize(("label", "codec"), [("windows-874", "cp874"), ("windows-31j", "cp932"), ("x-gbk", "gb18030")])
+def test_widen_knows_whatwg_labels_python_does_not(label, codec):
+    # windows-874 and windows-31j come from w3lib's table, x-gbk from ours (w3lib does not know it).
+    assert widen(label) == codec
+
+
 def test_truncated_multibyte_sequence_at_the_end_is_dropped():
     body = page(ZH).encode("utf-8")
     cut = body[: body.index("百分之".encode()) + 2]  # in the middle of a three-byte character

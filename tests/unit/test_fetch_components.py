@@ -134,6 +134,47 @@ def test_extract_pipeline_turns_a_page_into_a_story_and_a_broken_one_into_a_fail
     assert other == "other", "items that are not pages pass through"
 
 
+def test_an_article_url_is_canonicalised_once_on_the_reactor_and_never_again_in_the_worker(ctx, monkeypatch):
+    import crawler.extract.story as story_module
+    import crawler.fetch.middlewares as middlewares
+    from crawler.extract.story import build_story
+    from crawler.items import ArticlePage
+
+    calls: list[str] = []
+
+    def counting(real):
+        def canonical_url(url):
+            calls.append(url)
+            return real(url)
+        return canonical_url
+
+    monkeypatch.setattr(middlewares, "canonical_url", counting(middlewares.canonical_url))
+    monkeypatch.setattr(story_module, "canonical_url", counting(story_module.canonical_url))
+    mw = KnownUrlMiddleware.from_crawler(ctx.crawler)
+    fetched = "http://127.0.0.1/a.html?utm_source=rss"
+    listing = HtmlResponse("http://127.0.0.1/list/", body=b"<html></html>", encoding="utf-8")
+
+    async def through(response, items):
+        async def result():
+            for item in items:
+                yield item
+        return [x async for x in mw.process_spider_output(response, result())]
+
+    (request,) = asyncio.run(through(listing, [Request(fetched, meta={"newsradar_article": True})]))
+    assert request.meta["newsradar_canonical"] == (fetched, "http://127.0.0.1/a.html")
+    # The article's response carries its request's meta; the spider's page gets the canonical URL from it.
+    response = HtmlResponse(fetched, body=ARTICLE, encoding="utf-8", request=request)
+    (page,) = asyncio.run(through(response, [ArticlePage("s", fetched, fetched, ARTICLE, "text/html")]))
+    assert page.canonical == {fetched: "http://127.0.0.1/a.html"}
+    story = build_story(page)
+    assert story.url == "http://127.0.0.1/a.html" and story.aliases == ()
+    assert calls == [fetched], "canonicalised once, by the known-URL filter; the worker reused it"
+    # A redirect: the new URL is the worker's to canonicalise, the request's is still reused.
+    moved = ArticlePage("s", fetched, "http://127.0.0.1/b.html", ARTICLE, "text/html", canonical=page.canonical)
+    assert build_story(moved).aliases == ("http://127.0.0.1/a.html",)
+    assert calls == [fetched, "http://127.0.0.1/b.html"]
+
+
 def test_store_pipeline_records_a_failure_and_drops_it_with_the_reason(ctx):
     from scrapy.exceptions import DropItem
 
