@@ -82,3 +82,42 @@ class NewStory:
     category: str | None = None
     doc_url: str | None = None
     key: str | None = None  # the source's own id: the dedupe key when given (see Fields)
+
+
+@dataclass
+class PollTally:
+    """What one poll did, counted by the parts that did it: the spider (listings, 304s, the source's error, size
+    limits, links that led back to the listing), the known-URL middleware, the throttle middlewares and the store
+    pipeline. One per crawl (a poll is one crawl), kept on the crawler (`PollTally.of`); crawler.fetch.poll builds
+    the poll's `PollResult` from it. Typed fields, not Scrapy stats keys, so a misspelt count is an error."""
+
+    listings: int = 0
+    not_modified: int = 0
+    source_error: str | None = None
+    size_limits: int = 0
+    size_limit: str | None = None  # the first, with its URL
+    links_ignored: int = 0
+    new: int = 0
+    known: int = 0
+    duplicate: int = 0
+    alerts: int = 0
+    stale: int = 0
+    failures: int = 0
+    store_errors: int = 0
+    store_error: str | None = None  # the first, with its URL
+    known_skipped: int = 0
+    in_flight_skipped: int = 0
+    throttled: str | None = None  # why the host made us wait (Retry-After), if it did
+    throttled_requests: int = 0
+
+    @staticmethod
+    def of(crawler: object) -> PollTally:
+        tally = getattr(crawler, "newsradar_tally", None)
+        if tally is None:
+            tally = PollTally()
+            setattr(crawler, "newsradar_tally", tally)
+        return tally
+
+    def stored(self, status: str) -> None:
+        """One story through the store: `new`, `known` or `duplicate` (crawler.store.Added.status)."""
+        setattr(self, status, getattr(self, status) + 1)

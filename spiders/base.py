@@ -4,8 +4,8 @@ A spider is built from one source's settings (a plain mapping: name, url, links,
 It requests the source's URL (a feed, listing page or sitemap) marked `newsradar_listing`, so the conditional-GET
 middleware can send the stored validators; a `304` means nothing changed and yields nothing. Each article link
 becomes a request marked `newsradar_article`, which the known-URL middleware drops when the store already has it.
-Errors are results: a source that cannot be fetched or parsed sets the `newsradar/source_error` stat (the
-poll records it); an article that cannot be fetched yields a `FetchFailure`, or, when the listing carried a
+Errors are results: a source that cannot be fetched or parsed sets the poll's `source_error`
+(`crawler.items.PollTally`, which the poll turns into its result); an article that cannot be fetched yields a `FetchFailure`, or, when the listing carried a
 title or summary, an `ArticlePage` without a body so the story is kept from the listing. An article request that
 lands on one of the source's listing pages (a link or redirect back to it) is not a story and yields nothing.
 """
@@ -22,7 +22,7 @@ from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.items import ArticlePage, FetchFailure, Fields, Hint
+from crawler.items import ArticlePage, FetchFailure, Fields, Hint, PollTally
 from spiders.reasons import describe
 
 
@@ -61,9 +61,9 @@ class SourceSpider(scrapy.Spider):
     def _listing(self, response: Response) -> Iterable[Any]:
         self.listing_urls.update(urldefrag(u)[0] for u in (response.url, getattr(response.request, "url", response.url)))
         if response.status == 304:
-            self.crawler.stats.inc_value("newsradar/not_modified")
+            PollTally.of(self.crawler).not_modified += 1
             return []
-        self.crawler.stats.inc_value("newsradar/listings")
+        PollTally.of(self.crawler).listings += 1
         try:
             return list(self.parse_listing(response))
         except ListingError as exc:
@@ -89,22 +89,22 @@ class SourceSpider(scrapy.Spider):
     def source_error(self, message: str) -> None:
         # The poll's own line is the one WARNING for this failure (crawler.fetch.poll); this is its detail.
         self.logger.debug("source %s failed: %s", self.source["name"], message)
-        self.crawler.stats.set_value("newsradar/source_error", message)
+        PollTally.of(self.crawler).source_error = message
 
     def size_limit(self, url: str, detail: str) -> None:
         """A response over `fetch.max_bytes` (as sent or decompressed): contained, and a failure of the poll
         (crawler.fetch.poll._result), so health shows it rather than a healthy poll."""
         self.logger.warning("source %s: %s is over the size limit: %s", self.source["name"], url, detail)
-        self.crawler.stats.inc_value("newsradar/size_limits")
-        if not self.crawler.stats.get_value("newsradar/size_limit"):
-            self.crawler.stats.set_value("newsradar/size_limit", f"{url}: {detail}")
+        tally = PollTally.of(self.crawler)
+        tally.size_limits += 1
+        tally.size_limit = tally.size_limit or f"{url}: {detail}"
 
     # -- articles ---------------------------------------------------------------------------------------------
     def _article(self, response: Response) -> Iterable[ArticlePage]:
         if urldefrag(response.url)[0] in self.listing_urls:
             self.logger.info("article link %s leads to the listing page %s: not a story",
                              response.meta["newsradar_link"], response.url)
-            self.crawler.stats.inc_value("newsradar/links_ignored")
+            PollTally.of(self.crawler).links_ignored += 1
             return
         content_type = response.headers.get(b"Content-Type")
         yield ArticlePage(

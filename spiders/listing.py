@@ -3,7 +3,7 @@
 The selector may match the `<a>` elements themselves or elements that contain one (a headline `<h2>`, a card);
 links resolve against the page. Order is kept, duplicates are dropped by the known-URL middleware. An empty,
 whitespace-only, fragment-only (`#top`), `javascript:` or `mailto:` link, and a link back to the listing page
-itself, is not an article: it is skipped (counted as `newsradar/links_ignored`), so a listing page never becomes
+itself, is not an article: it is skipped (counted as the poll's `links_ignored`), so a listing page never becomes
 a story (its "hot stocks" box would match rules).
 """
 
@@ -15,6 +15,7 @@ from urllib.parse import urldefrag
 
 from scrapy.http import Response, TextResponse
 
+from crawler.items import PollTally
 from spiders.base import ListingError, SourceSpider
 
 
@@ -38,7 +39,7 @@ class ListingSpider(SourceSpider):
             found += 1
             yield self.article_request(response.urljoin(href))
         if ignored and getattr(self, "crawler", None):
-            self.crawler.stats.inc_value("newsradar/links_ignored", ignored)
+            PollTally.of(self.crawler).links_ignored += ignored
         if not found:
             # Selector drift is the usual way a listing source dies quietly: say so every poll.
             raise ListingError(f"selector {self.source['links']!r} matched no links")

@@ -23,7 +23,7 @@ from scrapy import Request
 
 from crawler.fetch.poll import PollContext
 from crawler.dedupe.urls import canonical_url
-from crawler.items import ArticlePage
+from crawler.items import ArticlePage, PollTally
 
 # Request meta key: (the request's URL, its canonical_url), set when the known-URL filter lets the request through.
 CANONICAL_META = "newsradar_canonical"
@@ -93,8 +93,8 @@ class KnownUrlMiddleware:
                 _carry_canonical(item, response)
             yield item
         if skipped or elsewhere:
-            self.ctx.stats_inc("newsradar/known_skipped", skipped + elsewhere)
-        self.ctx.stats_inc("newsradar/in_flight_skipped", elsewhere)
+            PollTally.of(self.ctx.crawler).known_skipped += skipped + elsewhere
+        PollTally.of(self.ctx.crawler).in_flight_skipped += elsewhere
 
 
 def _carry_canonical(page: ArticlePage, response: Any) -> None:

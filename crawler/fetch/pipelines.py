@@ -18,7 +18,7 @@ from typing import Any
 
 from scrapy.exceptions import DropItem
 
-from crawler.items import ArticlePage, FetchFailure, NewStory
+from crawler.items import ArticlePage, FetchFailure, NewStory, PollTally
 from crawler.fetch.poll import PollContext
 from crawler.extract.pool import build_story
 
@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 class _PollPipeline:
     def __init__(self, ctx: Any):
         self.ctx = ctx
+
+    @property
+    def tally(self) -> PollTally:
+        return PollTally.of(self.ctx.crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> Any:
@@ -56,7 +60,7 @@ class StorePipeline(_PollPipeline):
                                            item.error)
             except Exception as exc:
                 self._store_failed(item.url, exc)
-            self.ctx.stats_inc("newsradar/failures")
+            self.tally.failures += 1
             raise DropItem(f"no story at {item.url}: {item.error}", log_level="INFO")
         if not isinstance(item, NewStory):
             return item
@@ -65,10 +69,10 @@ class StorePipeline(_PollPipeline):
         except Exception as exc:  # locked, disk full, any error: rolled back whole; the poll is not clean
             self._store_failed(item.url, exc)
             raise DropItem(f"story at {item.url} not stored: {exc}", log_level="ERROR") from exc
-        self.ctx.stats_inc(f"newsradar/stories_{added.status}")
-        self.ctx.stats_inc("newsradar/alerts", len(added.outbox_ids))
+        self.tally.stored(added.status)
+        self.tally.alerts += len(added.outbox_ids)
         if added.stale:
-            self.ctx.stats_inc("newsradar/stale")
+            self.tally.stale += 1
             log.info("not alerted: %s (%s)", item.url, added.not_alerted)
         return item
 
@@ -77,6 +81,5 @@ class StorePipeline(_PollPipeline):
         so the next poll fetches the listing again and, with it, every story that was not stored."""
         message = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         log.error("store failed for %s: %s", url, message)
-        self.ctx.stats_inc("newsradar/store_errors")
-        if not self.ctx.crawler.stats.get_value("newsradar/store_error"):
-            self.ctx.crawler.stats.set_value("newsradar/store_error", f"{url}: {message}")
+        self.tally.store_errors += 1
+        self.tally.store_error = self.tally.store_error or f"{url}: {message}"

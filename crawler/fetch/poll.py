@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.config.model import Config, Source
-from crawler.items import NewStory
+from crawler.items import NewStory, PollTally
 from crawler.fetch.limits import PollLimits
 from crawler.fetch.settings import scrapy_settings
 from crawler.store.database import Added, Store
@@ -83,10 +83,6 @@ class PollContext:
         if ctx is None:
             raise NotConfigured("no newsradar poll context on this crawler")
         return ctx
-
-    def stats_inc(self, key: str, count: int = 1) -> None:
-        if count:
-            self.crawler.stats.inc_value(key, count)
 
 
 # Builds, from a config, what stores one story (crawler.run.wiring.ingest_for: store, match, queue alerts).
@@ -160,11 +156,11 @@ class Poller:
                 self._active.discard(crawler)
                 # stored or recorded as failed by now (known to the store), or dropped by a stop: free them
                 self.in_flight.difference_update(ctx.claimed)
-            result = _result(source.name, crawler.stats.get_stats())
+            result = _result(source.name, PollTally.of(crawler), crawler.stats.get_value("finish_reason"))
             if timed_out:
                 result.ok, result.error = False, f"poll timed out after {self.config.fetch.poll_timeout}"
             # Articles held back by a Retry-After pause must be found again: a 304 next time would hide them.
-            held_back = crawler.stats.get_value("newsradar/throttled_requests")
+            held_back = PollTally.of(crawler).throttled_requests
             if result.ok and ctx.fresh_validators and not held_back:
                 await loop.run_in_executor(self.io, self.store.save_validators, source.name, ctx.fresh_validators)
         except (Exception, SystemExit) as exc:  # one source's poll never takes the others (or the process) down
@@ -258,30 +254,27 @@ def spider_args(config: Config, source: Source) -> dict[str, Any]:
     return args
 
 
-def _result(name: str, stats: dict[str, Any]) -> PollResult:
-    error = stats.get("newsradar/source_error")
-    store_errors = stats.get("newsradar/store_errors", 0)
-    if store_errors:  # a poll is clean only if every story it found was stored
-        first = stats.get("newsradar/store_error")
-        error = f"{store_errors} not stored (store error: {first})" + (f"; {error}" if error else "")
-    size_limits = stats.get("newsradar/size_limits", 0)
-    if size_limits and not error:  # contained, but not a healthy poll: health shows which URL
-        error = f"{size_limits} over the size limit ({stats.get('newsradar/size_limit')})"
-    not_modified = bool(stats.get("newsradar/not_modified"))
-    if not error and not not_modified and not stats.get("newsradar/listings"):
-        error = f"no listing response (finish reason: {stats.get('finish_reason', 'unknown')})"
+def _result(name: str, did: PollTally, finish_reason: str | None) -> PollResult:
+    """The poll's result from what it did (its tally) and how Scrapy says the crawl ended."""
+    error = did.source_error
+    if did.store_errors:  # a poll is clean only if every story it found was stored
+        error = f"{did.store_errors} not stored (store error: {did.store_error})" + (f"; {error}" if error else "")
+    if did.size_limits and not error:  # contained, but not a healthy poll: health shows which URL
+        error = f"{did.size_limits} over the size limit ({did.size_limit})"
+    if not error and not did.not_modified and not did.listings:
+        error = f"no listing response (finish reason: {finish_reason or 'unknown'})"
     return PollResult(
         source=name,
         ok=error is None,
         error=error,
-        new=stats.get("newsradar/stories_new", 0),
-        duplicates=stats.get("newsradar/stories_duplicate", 0),
-        known=stats.get("newsradar/stories_known", 0) + stats.get("newsradar/known_skipped", 0),
-        failures=stats.get("newsradar/failures", 0),
-        alerts=stats.get("newsradar/alerts", 0),
-        stale=stats.get("newsradar/stale", 0),
-        not_modified=not_modified and not stats.get("newsradar/listings"),
-        throttled=error is not None and bool(stats.get("newsradar/throttled")),
+        new=did.new,
+        duplicates=did.duplicate,
+        known=did.known + did.known_skipped,
+        failures=did.failures,
+        alerts=did.alerts,
+        stale=did.stale,
+        not_modified=bool(did.not_modified) and not did.listings,
+        throttled=error is not None and did.throttled is not None,
     )
 
 

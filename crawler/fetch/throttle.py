@@ -22,9 +22,10 @@ from typing import Any
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 
+from crawler.items import PollTally
+
 MAX_PAUSE = 6 * 3600.0
 STATUSES = (429, 503)
-THROTTLED_STAT = "newsradar/throttled"
 
 
 def retry_after(value: str | bytes | None, now: float) -> float | None:
@@ -96,8 +97,9 @@ class ThrottleMiddleware:
         left = PAUSES.remaining(host)
         if left:
             message = f"{host} asked to wait (Retry-After): paused for {left:.0f} s more, {request.url} not fetched"
-            self.crawler.stats.set_value(THROTTLED_STAT, message)
-            self.crawler.stats.inc_value("newsradar/throttled_requests")  # the poll keeps its old validators
+            tally = PollTally.of(self.crawler)
+            tally.throttled = message
+            tally.throttled_requests += 1  # the poll keeps its old validators
             raise HostThrottled(message)
 
 
@@ -115,6 +117,6 @@ class RetryAfterMiddleware:
             if seconds:
                 host = urlparse_cached(request).netloc
                 PAUSES.pause(host, seconds)
-                self.crawler.stats.set_value(
-                    THROTTLED_STAT, f"{host} answered HTTP {response.status} with Retry-After: {seconds:.0f} s")
+                PollTally.of(self.crawler).throttled = (f"{host} answered HTTP {response.status} with Retry-After: "
+                                                        f"{seconds:.0f} s")
         return response

@@ -18,7 +18,8 @@ from scrapy.utils.test import get_crawler
 from crawler.config.model import Config, Source
 from crawler.fetch.middlewares import ConditionalGetMiddleware, KnownUrlMiddleware
 from crawler.fetch.pipelines import ExtractPipeline, StorePipeline
-from crawler.fetch.poll import PollContext
+from crawler.fetch.poll import PollContext, _result
+from crawler.items import PollTally
 from crawler.store.database import Store
 
 SOURCE = Source(name="s", type="html", url="http://127.0.0.1/list/", links="a")
@@ -88,7 +89,7 @@ def test_known_url_filter_drops_stored_failed_and_repeated_articles(ctx):
 
     kept = asyncio.run(run())
     assert [r.url for r in kept] == ["http://127.0.0.1/new.html?utm_source=x", "http://127.0.0.1/next-page/"]
-    assert ctx.crawler.stats.get_value("newsradar/known_skipped") == 2
+    assert PollTally.of(ctx.crawler).known_skipped == 2
 
 
 ARTICLE = ("<html><head><title>iFlytek opens a lab</title></head><body><article><h1>iFlytek opens a lab</h1>"
@@ -184,4 +185,20 @@ def test_store_pipeline_records_a_failure_and_drops_it_with_the_reason(ctx):
     with pytest.raises(DropItem, match="HTTP 404"):
         asyncio.run(pipe.process_item(FetchFailure("s", "http://127.0.0.1/gone.html", "HTTP 404")))
     assert ctx.store.known_urls(["http://127.0.0.1/gone.html"]) == {"http://127.0.0.1/gone.html"}, "backed off"
-    assert ctx.crawler.stats.get_value("newsradar/failures") == 1
+    assert PollTally.of(ctx.crawler).failures == 1
+
+
+@pytest.mark.parametrize("tally, status, error, known", [
+    (PollTally(listings=1, new=2, known=1, known_skipped=3), "ok", None, 4),
+    (PollTally(not_modified=1), "not-modified", None, 0),
+    (PollTally(), "error", "no listing response (finish reason: shutdown)", 0),
+    (PollTally(listings=1, new=1, store_errors=2, store_error="https://a.test/1: OperationalError: locked"),
+     "error", "2 not stored (store error: https://a.test/1: OperationalError: locked)", 0),
+    (PollTally(listings=1, size_limits=1, size_limit="https://a.test/big: 12 MB"), "error",
+     "1 over the size limit (https://a.test/big: 12 MB)", 0),
+    (PollTally(source_error="a.test asked to wait", throttled="a.test answered HTTP 429 with Retry-After: 60 s"),
+     "throttled", "a.test asked to wait", 0),
+])
+def test_a_poll_result_is_built_from_what_the_poll_did(tally, status, error, known):
+    result = _result("s", tally, "shutdown")
+    assert (result.status, result.error, result.known) == (status, error, known)
