@@ -9,8 +9,51 @@ that yielded nothing. Pipelines turn pages into stories; they never see Scrapy r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SpiderSource:
+    """One source as its spider sees it: the config's `Source` with every default already decided
+    (crawler.fetch.poll.spider_source: `follow` by type, the zone, `max_age`, the size limit), so no spider
+    restates one. Spiders import nothing of the config; this is their typed input. The defaults below only serve a
+    spider built by hand (tests, `scrapy` itself): the poll passes every field."""
+
+    name: str
+    url: str
+    type: str = "feed"
+    links: str | None = None  # html: the CSS selector of article links
+    follow: bool = True  # fetch each entry's page (false: the listing's own title and summary are the story)
+    timezone: str = "UTC"  # IANA zone of times written without an offset
+    max_age_seconds: float = 2 * 86400
+    max_bytes: int = 10 * 1024 * 1024
+    # json sources and exchange presets
+    method: str = "GET"
+    form: Mapping[str, Any] | None = None
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    items: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    time_format: str = "auto"
+    base_url: str | None = None
+    tickers: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    contact: str | None = None
+    max_pages: int = 3
+
+    @classmethod
+    def given(cls, source: SpiderSource | Mapping[str, Any]) -> SpiderSource:
+        """`source` as a SpiderSource; a mapping (a test's, or `scrapy crawl -a`) must use its field names."""
+        if isinstance(source, SpiderSource):
+            return source
+        unknown = set(source) - {f.name for f in fields(cls)}
+        if unknown:
+            raise TypeError(f"unknown source settings for a spider: {', '.join(sorted(unknown))}")
+        return cls(**{k: tuple(v) if k in ("tickers", "categories") and v is not None else v
+                      for k, v in source.items()})
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The shape every newsradar spider shares: one source, one listing request, one request per new article.
 
-A spider is built from one source's settings (a plain mapping: name, url, links, follow, max_age_seconds ...).
+A spider is built from one source's settings (`crawler.items.SpiderSource`: every default already decided).
 It requests the source's URL (a feed, listing page or sitemap) marked `newsradar_listing`, so the conditional-GET
 middleware can send the stored validators; a `304` means nothing changed and yields nothing. Each article link
 becomes a request marked `newsradar_article`, which the known-URL middleware drops when the store already has it.
@@ -22,7 +22,7 @@ from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.items import ArticlePage, FetchFailure, Fields, Hint, PollTally
+from crawler.items import ArticlePage, FetchFailure, Fields, Hint, PollTally, SpiderSource
 from spiders.reasons import describe
 
 
@@ -30,14 +30,15 @@ class SourceSpider(scrapy.Spider):
     name = "newsradar-source"
     custom_settings: dict[str, Any] = {}
 
-    def __init__(self, source: Mapping[str, Any], clock: Callable[[], datetime] | None = None, **kwargs: Any):
-        super().__init__(name=f"source:{source['name']}", **kwargs)
-        self.source = dict(source)
+    def __init__(self, source: SpiderSource | Mapping[str, Any], clock: Callable[[], datetime] | None = None,
+                 **kwargs: Any):
+        self.source = SpiderSource.given(source)
+        super().__init__(name=f"source:{self.source.name}", **kwargs)
         self.clock = clock or _utcnow  # injectable, so freshness cuts are testable without today's date
-        self.listing_urls: set[str] = {urldefrag(self.source["url"])[0]}
+        self.listing_urls: set[str] = {urldefrag(self.source.url)[0]}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        yield self.listing_request(self.source["url"])
+        yield self.listing_request(self.source.url)
 
     def listing_request(self, url: str) -> scrapy.Request:
         return scrapy.Request(
@@ -88,13 +89,13 @@ class SourceSpider(scrapy.Spider):
 
     def source_error(self, message: str) -> None:
         # The poll's own line is the one WARNING for this failure (crawler.fetch.poll); this is its detail.
-        self.logger.debug("source %s failed: %s", self.source["name"], message)
+        self.logger.debug("source %s failed: %s", self.source.name, message)
         PollTally.of(self.crawler).source_error = message
 
     def size_limit(self, url: str, detail: str) -> None:
         """A response over `fetch.max_bytes` (as sent or decompressed): contained, and a failure of the poll
         (crawler.fetch.poll._result), so health shows it rather than a healthy poll."""
-        self.logger.warning("source %s: %s is over the size limit: %s", self.source["name"], url, detail)
+        self.logger.warning("source %s: %s is over the size limit: %s", self.source.name, url, detail)
         tally = PollTally.of(self.crawler)
         tally.size_limits += 1
         tally.size_limit = tally.size_limit or f"{url}: {detail}"
@@ -108,7 +109,7 @@ class SourceSpider(scrapy.Spider):
             return
         content_type = response.headers.get(b"Content-Type")
         yield ArticlePage(
-            source=self.source["name"],
+            source=self.source.name,
             link=response.meta["newsradar_link"],
             url=response.url,
             body=response.body,
@@ -127,10 +128,10 @@ class SourceSpider(scrapy.Spider):
         self.logger.info("article %s failed: %s", failure.request.url, reason)
         hint: Hint = meta.get("newsradar_hint") or Hint()
         if hint.title or hint.summary:
-            yield ArticlePage(self.source["name"], meta["newsradar_link"], failure.request.url, None, None, hint, reason,
+            yield ArticlePage(self.source.name, meta["newsradar_link"], failure.request.url, None, None, hint, reason,
                               meta.get("newsradar_fields"))
         else:
-            yield FetchFailure(self.source["name"], failure.request.url, reason)
+            yield FetchFailure(self.source.name, failure.request.url, reason)
 
 
 def _utcnow() -> datetime:

@@ -43,9 +43,9 @@ class EdgarSpider(SourceSpider):
             yield request
 
     def feed_requests(self) -> Iterable[scrapy.Request]:
-        user_agent = f"{self.settings.get('USER_AGENT')} {self.source['contact']}"
-        forms = list(self.source.get("categories") or ()) or [""]
-        tickers = list(self.source.get("tickers") or ()) or [None]
+        user_agent = f"{self.settings.get('USER_AGENT')} {self.source.contact}"
+        forms = list(self.source.categories) or [""]
+        tickers = list(self.source.tickers) or [None]
         for ticker in tickers:
             for form in forms:
                 if ticker:
@@ -54,7 +54,7 @@ class EdgarSpider(SourceSpider):
                 else:
                     params = {"action": "getcurrent", "type": form, "company": "", "dateb": "", "owner": "include",
                               "start": 0, "count": 40, "output": "atom"}
-                request = self.listing_request(f"{self.source['url']}?{urlencode(params)}")
+                request = self.listing_request(f"{self.source.url}?{urlencode(params)}")
                 yield request.replace(headers={"User-Agent": user_agent},
                                       meta={**request.meta, "newsradar_ticker": ticker})
 
@@ -80,5 +80,5 @@ class EdgarSpider(SourceSpider):
                 category=form, doc_url=link, key=f"edgar:{found.group(1)}", disclosure=True,
             )
             hint = Hint(title=title, summary=entry.get("summary"), published=entry.get("updated"))
-            out.append(ArticlePage(self.source["name"], link, link, None, None, hint, None, fields))
+            out.append(ArticlePage(self.source.name, link, link, None, None, hint, None, fields))
         return out

@@ -43,10 +43,10 @@ class FeedSpider(SourceSpider):
                 summary=_content(entry),
                 published=entry.get("published") or entry.get("updated") or entry.get("created"),
             )
-            if self.source.get("follow", True):
+            if self.source.follow:
                 yield self.article_request(response.urljoin(link), hint)
             else:
-                yield ArticlePage(self.source["name"], link, response.urljoin(link), None, None, hint)
+                yield ArticlePage(self.source.name, link, response.urljoin(link), None, None, hint)
 
 
 def _content(entry: Any) -> str | None:

@@ -32,7 +32,7 @@ from jmespath import functions
 from jmespath.exceptions import JMESPathError
 from scrapy.http import Response
 
-from crawler.items import ArticlePage, Fields, Hint
+from crawler.items import ArticlePage, Fields, Hint, SpiderSource
 from spiders.base import ListingError, SourceSpider
 
 _JSONP = re.compile(r"^\s*(?:/\*\*/)?\s*[\w$.]+\s*\(\s*(.*?)\s*\)\s*;?\s*$", re.S)
@@ -143,17 +143,17 @@ class JsonSpider(SourceSpider):
     market: str | None = None  # how bare ticker codes read (presets: CN, HK, US)
     disclosure = False  # presets: the title and fields are the story, the document is linked
 
-    def __init__(self, source: Mapping[str, Any], **kwargs: Any):
+    def __init__(self, source: SpiderSource | Mapping[str, Any], **kwargs: Any):
         super().__init__(source, **kwargs)
         spec = self.spec()
         self.mapping = FieldMap(spec["items"], spec["fields"])
         self.time_format = spec.get("time_format") or "auto"
-        self.key_prefix = spec.get("key_prefix") or self.source["name"]
+        self.key_prefix = spec.get("key_prefix") or self.source.name
 
     def spec(self) -> dict[str, Any]:
         """items, fields, time_format and key_prefix: the source's own for type json, fixed for a preset."""
         s = self.source
-        return {"items": s["items"], "fields": s["fields"], "time_format": s.get("time_format")}
+        return {"items": s.items, "fields": s.fields, "time_format": s.time_format}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for request in self.first_requests():
@@ -161,7 +161,7 @@ class JsonSpider(SourceSpider):
 
     def first_requests(self) -> Iterable[scrapy.Request]:
         s = self.source
-        yield self.query(s["url"], s.get("method", "GET"), s.get("form"), s.get("body"), s.get("headers"))
+        yield self.query(s.url, s.method, s.form, s.body, s.headers)
 
     def query(self, url: str, method: str = "GET", form: Mapping[str, Any] | None = None, body: Any = None,
               headers: Mapping[str, str] | None = None, page: int = 1, **meta: Any) -> scrapy.Request:
@@ -216,7 +216,7 @@ class JsonSpider(SourceSpider):
             names = " / ".join(f"fields.{n} '{m.fields[n][0]}'" for n in ("id", "url") if n in m.fields)
             raise ListingError(f"{where}: no key ({names} empty); has the endpoint renamed a field?")
         try:
-            published = to_time(m.value("published", item), self.time_format, self.source["timezone"])
+            published = to_time(m.value("published", item), self.time_format, self.source.timezone)
         except (ValueError, OverflowError, TypeError) as exc:
             raise ListingError(f"{where}: fields.published '{m.fields['published'][0]}' is not a time "
                                f"({self.time_format}): {exc}") from None
@@ -231,6 +231,6 @@ class JsonSpider(SourceSpider):
         if not self.keep(item, fields):
             return None
         hint = Hint(title=title, summary=text("summary"), published=published)
-        if url and self.source.get("follow") and not self.disclosure:
+        if url and self.source.follow and not self.disclosure:
             return self.article_request(url, hint, fields)
-        return ArticlePage(self.source["name"], url or "", url or "", None, None, hint, None, fields)
+        return ArticlePage(self.source.name, url or "", url or "", None, None, hint, None, fields)

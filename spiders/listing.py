@@ -29,8 +29,8 @@ class ListingSpider(SourceSpider):
         if not isinstance(response, TextResponse):
             raise ListingError("not an HTML page")
         found = ignored = 0
-        itself = {urldefrag(response.url)[0], urldefrag(self.source["url"])[0]}
-        for element in response.css(self.source["links"]):
+        itself = {urldefrag(response.url)[0], urldefrag(self.source.url)[0]}
+        for element in response.css(self.source.links):
             href = (element.attrib.get("href") or element.css("a::attr(href)").get() or "").strip()
             link = urldefrag(response.urljoin(href))[0] if href else ""
             if not href or href.startswith("#") or href.lower().startswith(_NOT_PAGES) or link in itself:
@@ -42,4 +42,4 @@ class ListingSpider(SourceSpider):
             PollTally.of(self.crawler).links_ignored += ignored
         if not found:
             # Selector drift is the usual way a listing source dies quietly: say so every poll.
-            raise ListingError(f"selector {self.source['links']!r} matched no links")
+            raise ListingError(f"selector {self.source.links!r} matched no links")

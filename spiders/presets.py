@@ -40,20 +40,20 @@ class PresetSpider(JsonSpider):
 
     @property
     def base(self) -> str:
-        return (self.source.get("base_url") or self.real_host).rstrip("/")
+        return (self.source.base_url or self.real_host).rstrip("/")
 
     @property
     def docs(self) -> str:
-        return self.base if self.source.get("base_url") else self.doc_host
+        return self.base if self.source.base_url else self.doc_host
 
     def codes(self) -> list[str]:
         """The selected tickers as the exchange writes them (six digits; HKEX five)."""
         return [str(t).split(".")[0].strip().upper().removeprefix("SZ").removeprefix("SH") for t in
-                self.source.get("tickers") or ()]
+                self.source.tickers]
 
     def window(self) -> tuple[datetime, datetime]:
-        now = datetime.now(ZoneInfo(self.source["timezone"]))
-        days = min(30.0, max(1.0, (self.source.get("max_age_seconds") or 86400) / 86400))
+        now = datetime.now(ZoneInfo(self.source.timezone))
+        days = min(30.0, max(1.0, self.source.max_age_seconds / 86400))
         return now - timedelta(days=days), now
 
     def page_of(self, response: Response) -> int:
@@ -121,14 +121,14 @@ class CninfoSpider(PresetSpider):
 
     def cninfo_page(self, column: str, stock: str, se_date: str, page: int) -> scrapy.Request:
         form = {"pageNum": page, "pageSize": 30, "column": column, "tabName": "fulltext", "plate": "",
-                "stock": stock, "searchkey": "", "secid": "", "category": ";".join(self.source.get("categories") or ()),
+                "stock": stock, "searchkey": "", "secid": "", "category": ";".join(self.source.categories),
                 "trade": "", "seDate": se_date, "sortName": "", "sortType": "", "isHLtitle": "true"}
-        return self.query(self.source["url"], "POST", form=form, page=page,
+        return self.query(self.source.url, "POST", form=form, page=page,
                           newsradar_query=(column, stock, se_date))
 
     def next_requests(self, doc: Any, response: Response, entries: list[Any]) -> Iterable[scrapy.Request]:
         page = self.page_of(response)
-        if isinstance(doc, dict) and doc.get("hasMore") and page < self.source.get("max_pages", 3):
+        if isinstance(doc, dict) and doc.get("hasMore") and page < self.source.max_pages:
             yield self.cninfo_page(*response.meta["newsradar_query"], page + 1)
 
 
@@ -158,15 +158,15 @@ class SzseSpider(PresetSpider):
                                 "pageSize": 50, "pageNum": page}
         if self.codes():
             body["stock"] = self.codes()
-        if self.source.get("categories"):
-            body["bigCategoryId"] = list(self.source["categories"])
-        return self.query(self.source["url"], "POST", body=body, page=page,
+        if self.source.categories:
+            body["bigCategoryId"] = list(self.source.categories)
+        return self.query(self.source.url, "POST", body=body, page=page,
                           headers={"Referer": f"{self.base}/disclosure/listed/notice/index.html"})
 
     def next_requests(self, doc: Any, response: Response, entries: list[Any]) -> Iterable[scrapy.Request]:
         page = self.page_of(response)
         count = doc.get("announceCount") if isinstance(doc, dict) else None
-        if isinstance(count, int) and count > page * 50 and page < self.source.get("max_pages", 3):
+        if isinstance(count, int) and count > page * 50 and page < self.source.max_pages:
             yield self.szse_page(page + 1)
 
 
@@ -190,14 +190,14 @@ class SseSpider(PresetSpider):
     def first_requests(self) -> Iterable[scrapy.Request]:
         start, end = self.window()
         for code in self.codes() or [""]:
-            for category in self.source.get("categories") or ["ALL"]:
+            for category in self.source.categories or ["ALL"]:
                 params = {
                     "jsonCallBack": "jsonpCallback", "isPagination": "true", "productId": code, "keyWord": "",
                     "securityType": "0101,120100,020100,020200,120200", "reportType2": "", "reportType": category,
                     "beginDate": f"{start:%Y-%m-%d}", "endDate": f"{end:%Y-%m-%d}", "pageHelp.pageSize": 25,
                     "pageHelp.pageNo": 1, "pageHelp.beginPage": 1, "pageHelp.cacheSize": 1, "pageHelp.endPage": 1,
                 }
-                yield self.query(f"{self.source['url']}?{urlencode(params)}", headers={"Referer": self.referer})
+                yield self.query(f"{self.source.url}?{urlencode(params)}", headers={"Referer": self.referer})
 
 
 class HkexSpider(PresetSpider):
@@ -219,17 +219,17 @@ class HkexSpider(PresetSpider):
 
     def codes(self) -> list[str]:
         return [f"{int(str(t).upper().removesuffix('.HK').removeprefix('HK')):05d}" for t in
-                self.source.get("tickers") or ()]
+                self.source.tickers]
 
     def first_requests(self) -> Iterable[scrapy.Request]:
         start, end = self.window()
-        for t1code in self.source.get("categories") or ["-2"]:
+        for t1code in self.source.categories or ["-2"]:
             params = {
                 "sortDir": 0, "sortByOptions": "DateTime", "category": 0, "market": "SEHK", "stockId": -1,
                 "documentType": -1, "fromDate": f"{start:%Y%m%d}", "toDate": f"{end:%Y%m%d}", "title": "",
                 "searchType": 0, "t1code": t1code, "t2Gcode": -2, "t2code": -2, "rowRange": 100, "lang": "E",
             }
-            yield self.query(f"{self.source['url']}?{urlencode(params)}")
+            yield self.query(f"{self.source.url}?{urlencode(params)}")
 
     def keep(self, item: Any, fields: Fields) -> bool:
         """The endpoint selects by its internal stockId, not by code: select the tickers here."""

@@ -27,7 +27,7 @@ class SitemapSpider(SourceSpider):
     def parse_listing(self, response: Response) -> Iterable[Any]:
         body = response.body
         if body[:2] == b"\x1f\x8b":
-            limit = self.source.get("max_bytes", 10 * 1024 * 1024)
+            limit = self.source.max_bytes
             try:
                 body = gunzip(body, max_size=limit)
             except _DecompressionMaxSizeExceeded:
@@ -52,7 +52,7 @@ class SitemapSpider(SourceSpider):
                 yield self.article_request(url, hint)
 
     def _too_old(self, when: str | None) -> bool:
-        max_age = self.source.get("max_age_seconds")
+        max_age = self.source.max_age_seconds
         stamp = _w3c_datetime(when) if when else None
         if not max_age or stamp is None:
             return False

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.config.model import Config, Source
-from crawler.items import NewStory, PollTally
+from crawler.items import NewStory, PollTally, SpiderSource
 from crawler.fetch.limits import PollLimits
 from crawler.fetch.settings import scrapy_settings
 from crawler.store.database import Added, Store
@@ -148,7 +148,7 @@ class Poller:
                     self.config, source, crawler.settings.getdict("DOWNLOADER_MIDDLEWARES")), priority="spider")
             crawler.newsradar = ctx
             ctx.crawler = crawler
-            task = self.runner.crawl(crawler, source=spider_args(self.config, source))
+            task = self.runner.crawl(crawler, source=spider_source(self.config, source))
             self._active.add(crawler)
             try:
                 timed_out = not await _finish(task, crawler, self.config.fetch.poll_timeout.total_seconds())
@@ -244,14 +244,19 @@ def _drop_queued_downloads(crawler: Any) -> None:
             deferred.errback(PollStopped(f"poll stopped: {request.url} not fetched"))
 
 
-def spider_args(config: Config, source: Source) -> dict[str, Any]:
-    args = source.model_dump(mode="json", exclude={"every", "jitter", "max_age"})
-    args["max_age_seconds"] = config.max_age_for(source.name).total_seconds()
-    args["max_bytes"] = config.fetch.max_bytes
-    args["timezone"] = config.timezone_for(source.name)
-    if source.follow is None:  # feeds fetch each entry's page; JSON items are the story unless asked
-        args["follow"] = source.type in ("feed", "html", "sitemap")
-    return args
+def spider_source(config: Config, source: Source) -> SpiderSource:
+    """What the source's spider is built from: every field given, every default decided here, once."""
+    follow = source.follow
+    if follow is None:  # feeds fetch each entry's page; JSON items are the story unless asked
+        follow = source.type in ("feed", "html", "sitemap")
+    return SpiderSource(
+        name=source.name, url=source.url or "", type=source.type, links=source.links, follow=follow,
+        timezone=config.timezone_for(source.name), max_age_seconds=config.max_age_for(source.name).total_seconds(),
+        max_bytes=config.fetch.max_bytes, method=source.method, form=source.form, body=source.body,
+        headers=dict(source.headers), items=source.items, fields=dict(source.fields), time_format=source.time_format,
+        base_url=source.base_url, tickers=tuple(source.tickers), categories=tuple(source.categories),
+        contact=source.contact, max_pages=source.max_pages,
+    )
 
 
 def _result(name: str, did: PollTally, finish_reason: str | None) -> PollResult:

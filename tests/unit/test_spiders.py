@@ -181,3 +181,29 @@ def test_sitemap_index_and_gzip():
 def test_not_a_sitemap():
     with pytest.raises(ListingError, match="not a sitemap"):
         list(_spider(SitemapSpider).parse_listing(Response("http://a/s.xml", body=b"<html><body/></html>")))
+
+
+def test_a_spider_gets_the_typed_source_with_every_default_decided(tmp_path):
+    """Issue 10: spiders get a typed SpiderSource built once from the config's Source (crawler.fetch.poll), not a
+    dict whose defaults each spider restates."""
+    from pathlib import Path
+
+    from crawler.config.model import parse_config
+    from crawler.fetch.poll import spider_source
+    from crawler.items import SpiderSource
+
+    config = parse_config("""timezone: Asia/Shanghai
+max_age: 3d
+fetch: {max_bytes: 2MB}
+sources:
+  - {name: wire, type: feed, url: "http://127.0.0.1/rss"}
+  - {name: api, type: json, url: "http://127.0.0.1/api", items: "data", fields: {id: id, title: t},
+     timezone: Asia/Hong_Kong, max_age: 1d}
+""", Path(tmp_path / "config.yaml"), {})
+    wire, api = (spider_source(config, s) for s in config.sources)
+    assert (wire.follow, wire.timezone, wire.max_age_seconds, wire.max_bytes) == (True, "Asia/Shanghai", 3 * 86400,
+                                                                                  2 * 1024 * 1024)
+    assert (api.follow, api.timezone, api.max_age_seconds, api.items, dict(api.fields)) == (
+        False, "Asia/Hong_Kong", 86400, "data", {"id": "id", "title": "t"})
+    with pytest.raises(TypeError, match="unknown source settings for a spider: folow"):
+        SpiderSource.given({"name": "t", "url": "http://127.0.0.1/", "folow": False})
