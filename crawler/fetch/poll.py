@@ -204,7 +204,7 @@ async def _finish(task: asyncio.Task, crawler: Any, timeout: float) -> bool:
         await asyncio.wait_for(asyncio.shield(task), timeout)
         return True
     except asyncio.TimeoutError:
-        log.warning("poll of %s exceeded %.0fs: stopping it", crawler.spider.source["name"], timeout)
+        log.warning("poll of %s exceeded %.0fs: stopping it", crawler.spider.source.name, timeout)
     for _ in range(100):
         if _engine_running(crawler):
             break
@@ -213,7 +213,7 @@ async def _finish(task: asyncio.Task, crawler: Any, timeout: float) -> bool:
     try:
         await asyncio.wait_for(asyncio.shield(task), 30)
     except asyncio.TimeoutError:
-        log.error("poll of %s could not be stopped cleanly", crawler.spider.source["name"])
+        log.error("poll of %s could not be stopped cleanly", crawler.spider.source.name)
     return False
 
 
@@ -228,7 +228,7 @@ async def _stop(crawler: Any) -> None:
     try:
         await asyncio.wait_for(crawler.stop_async(), 30)
     except (asyncio.TimeoutError, RuntimeError) as exc:
-        log.error("crawl of %s did not stop cleanly: %s", crawler.spider.source["name"], exc or "timeout")
+        log.error("crawl of %s did not stop cleanly: %s", crawler.spider.source.name, exc or "timeout")
 
 
 def _drop_queued_downloads(crawler: Any) -> None:

@@ -70,7 +70,7 @@ if _spider_exit:
     _parse = ListingSpider.parse_listing
 
     def _parse_or_exit(self, response):
-        if self.source["name"] == _spider_exit:
+        if self.source.name == _spider_exit:
             sys.exit(3)
         return _parse(self, response)
 
