@@ -38,12 +38,15 @@ from sqlalchemy import select, update
 
 from alerts.rules.normalize import snippet as cut_snippet
 from alerts.notify.deliver import Delivery, deliver
+from alerts.delivery import bursts
+from alerts.delivery.followups import follow_up
 from alerts.delivery.policy import Due, decide
 from alerts.render.renderer import Alert, Message, Renderer, Snippet
 from alerts.rules.matcher import RuleSet, StoryFields
 from crawler.config.model import Config
 from crawler.extract.dates import format_duration
-from crawler.store.database import STALE, Match, Outbox, Planner, Store, Story, utcnow
+from crawler.store.threads import also_reported_by
+from crawler.store.database import STALE, Match, Outbox, PlanContext, Planner, Store, Story, utcnow
 
 log = logging.getLogger("newsradar.outbox")
 
@@ -54,7 +57,8 @@ MAX_BATCHES = 500  # per send_due: 100,000 alerts
 
 
 def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow) -> Planner:
-    def plan(story: Story, already: set[str]) -> tuple[list[Match], list[Outbox]]:
+    def plan(story: Story, ctx: PlanContext) -> tuple[list[Match], list[Outbox]]:
+        already, thread = ctx.already, ctx.thread
         fields = StoryFields(tuple(story.tickers or ()), story.category, story.source)
         found = rules.match(story.title or "", story.text or "", fields)
         matches = [Match(story_id=story.id, rule=m.rule, terms=list(m.terms)) for m in found]
@@ -65,6 +69,8 @@ def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow
                 story.not_alerted = (f"{STALE} {format_duration(max_age)}: published "
                                      f"{story.published_local().date().isoformat()} ({story.date_source or 'unknown'})")
             return matches, []
+        # A wave of threads matching a rule is one burst alert (alerts.delivery.bursts), whatever else happens.
+        bursting = bursts.check(ctx.session, config, story, found, ctx.now) if found else []
         owed = [m for m in found if m.rule not in already]
         if len(owed) < len(found):
             story.not_alerted = (f"syndicated copy of story {story.duplicate_of}, which already matched "
@@ -73,10 +79,16 @@ def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow
         for m in owed:
             for name in m.notify:
                 by_notifier.setdefault(name, []).append(m)
-        rows = []
+        rows, followed = [], []
         for name, routed in by_notifier.items():
             notifier = config.notifiers.get(name)
             if notifier is None:
+                continue
+            if thread is not None and name in thread.notified:  # the event already alerted there
+                followed.append(name)
+                if config.threads.followup is not None:
+                    rows += follow_up(ctx.session, story, name, len(notifier.url), thread, config.threads.followup,
+                                      [m.rule for m in routed], current)
                 continue
             hits = routed[0].hits
             # The snippet shows the story: the first hit in the main text, the title's only if the text has none.
@@ -87,12 +99,16 @@ def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow
                 snip = list(cut_snippet(source_text or "", first.start, first.end, 200))
             for target in range(len(notifier.url)):
                 rows.append(Outbox(
-                    story_id=story.id, notifier=name, target=target,
+                    story_id=story.id, kind="alert", notifier=name, target=target,
                     rules=[m.rule for m in routed], snippet=snip,
                     urgent=any(m.urgent for m in routed), status="pending",
                     next_attempt=current, created=current, attempts=0,
                 ))
-        queued = {rule for row in rows for rule in row.rules}
+        if followed:
+            story.not_alerted = (f"part of thread {thread.thread_id}, already alerted to {', '.join(followed)}"
+                                 + ("" if config.threads.followup is None else " (sent as a follow-up)"))
+        queued = {rule for row in rows if row.kind in (None, "alert") for rule in row.rules}
+        rows += bursting
         for m in matches:  # `alerted`: queued for at least one notifier (what `status` counts)
             m.alerted = m.rule in queued
         return matches, rows
@@ -121,15 +137,16 @@ class SendReport:
     dead: list[int] = field(default_factory=list)
 
 
-def alert_for(row: Outbox, story: Story, terms: dict[str, list[str]]) -> Alert:
-    """The alert a row carries: its story, and per rule routed to it the terms that matched (`terms`, the
-    story's `matches` by rule)."""
+def alert_for(row: Outbox, story: Story, terms: dict[str, list[str]], also: list[str] | None = None) -> Alert:
+    """The alert a row carries: its story, per rule routed to it the terms that matched (`terms`, the story's
+    `matches` by rule), and the other sources of its event thread (`also`)."""
     snip = Snippet(*row.snippet) if row.snippet else None
     return Alert(
         id=f"nr-{row.id}", title=story.title or story.url, url=story.url, source=story.source,
         published=story.published, published_is_first_seen=story.date_is_first_seen,
         matches=tuple((rule, tuple(terms.get(rule, ()))) for rule in row.rule_names()), snippet=snip, urgent=row.urgent,
         tickers=tuple(story.tickers or ()), company=story.company, category=story.category, doc_url=story.doc_url,
+        also_reported_by=tuple(also or ()),
     )
 
 
@@ -177,7 +194,8 @@ class Sender:
             terms: dict[int, dict[str, list[str]]] = {}
             for m in s.scalars(select(Match).where(Match.story_id.in_(wanted))) if wanted else ():
                 terms.setdefault(m.story_id, {})[m.rule] = list(m.terms or [])
-            return [(row, alert_for(row, stories[row.story_id], terms.get(row.story_id, {}))
+            also = {i: also_reported_by(s, st) for i, st in stories.items()}
+            return [(row, alert_for(row, stories[row.story_id], terms.get(row.story_id, {}), also[row.story_id])
                      if row.story_id is not None else None) for row in rows]
 
     def send_due(self) -> SendReport:

@@ -31,6 +31,7 @@ of one alert (a digest has ``groups`` [{rule, alerts: [entry]}], ``count``,
     title source url url_ok when published first_seen matches [{rule, terms}]
     snippet highlighted link story_link title_shown alert_id urgent alert
     tickers company category doc_url   (JSON and disclosure sources; [] / None elsewhere)
+    also_reported_by   (the other sources of the story's event thread; [] when alone)
 
 ``link`` (title -> story), ``story_link`` ("open story", for channels where
 apprise already shows the title: ``title_shown``) and ``highlighted``
@@ -95,6 +96,7 @@ class Alert:
     company: str | None = None
     category: str | None = None
     doc_url: str | None = None
+    also_reported_by: tuple[str, ...] = ()  # the other sources of the story's event thread
 
 
 @dataclass(frozen=True)
@@ -308,7 +310,8 @@ class Renderer:
             tickers=[cut(clean(t), 40) for t in alert.tickers],
             company=cut(clean(alert.company), 200) if alert.company else None,
             category=cut(clean(alert.category), 200) if alert.category else None,
-            doc_url=clean(alert.doc_url).strip() if alert.doc_url else None)
+            doc_url=clean(alert.doc_url).strip() if alert.doc_url else None,
+            also_reported_by=[cut(clean(s).strip(), 100) for s in alert.also_reported_by])
         entry["alert"] = dict(entry)
         return entry
 
@@ -405,6 +408,7 @@ HOSTILE = Alert(
     company="<b>src</b> <!channel>",
     category="<!here>",
     doc_url="http://evil.example/<!everyone>.pdf",
+    also_reported_by=("<b>src</b> @here", "<!channel>"),
 )
 # Markers of the sample's hostile text, live when not backslash-escaped; a
 # template's own markup (even a raw "<url|label>") is not flagged.

@@ -141,6 +141,7 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
         return 1
     stories = store.stories(limit=args.limit or None, duplicates=args.duplicates)
     matches = store.matches_for([s.id for s in stories])
+    sizes = store.thread_sizes({s.thread_id for s in stories if s.thread_id is not None})
     human: list = []
     for story in stories:
         published = story.published_local()
@@ -163,6 +164,8 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
             "company": story.company,
             "category": story.category,
             "doc_url": story.doc_url,
+            "thread": story.thread_id,
+            "thread_size": sizes.get(story.thread_id, 1) if story.thread_id is not None else None,
         }
         if args.json:
             print(json.dumps(row, ensure_ascii=False))

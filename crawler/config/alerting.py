@@ -17,6 +17,13 @@ from crawler.config.fields import Duration, StrictModel, Terms, TermList
 from crawler.config.source_types import Tickers
 
 
+class BurstSpec(StrictModel):
+    """A burst (alerts.delivery.bursts): `stories` distinct event threads matching the rule within `within`."""
+
+    stories: int = Field(ge=2, description="distinct threads (not copies) that make a burst")
+    within: Duration = Field(description="the window they fall in, e.g. `30m`")
+
+
 class Rule(StrictModel):
     """A rule needs at least one of `any`, `all`, `tickers`, `categories` (alerts.rules.matcher checks it)."""
 
@@ -30,6 +37,8 @@ class Rule(StrictModel):
     sources: Terms = Field((), description="only stories of these sources")
     notify: Terms = Field((), description="notifier names")
     urgent: bool = Field(False, description="goes through quiet hours")
+    burst: BurstSpec | None = Field(None, description="`{stories: 5, within: 30m}`: one urgent burst alert when that "
+                                                      "many threads match within the window (see *Bursts*)")
 
 
 class ReportSchedule(StrictModel):

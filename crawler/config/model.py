@@ -33,12 +33,12 @@ from crawler.config import yamlmap
 from crawler.config.alerting import Notifier, Rule
 from crawler.config.checks import compile_rules, cross_check, resolve_store, warnings_of
 from crawler.config.fields import Duration, StrictModel, TermList, check_zone, parse_duration, parse_size
-from crawler.config.sections import Daemon, Fetch, Health, Metrics, Web
+from crawler.config.sections import Daemon, Fetch, Health, Metrics, Threads, Web
 from crawler.config.source import Source
 from crawler.config.source_types import PRESET_ZONES
 
 __all__ = [
-    "Config", "ConfigError", "Daemon", "Fetch", "Health", "Metrics", "Notifier", "Rule", "Source", "Web",
+    "Config", "ConfigError", "Daemon", "Fetch", "Health", "Metrics", "Notifier", "Rule", "Source", "Threads", "Web",
     "check_file_mode", "compile_rules", "load_config", "parse_config", "parse_duration", "parse_size", "warnings_of",
 ]
 
@@ -73,6 +73,7 @@ class Config(StrictModel):
     web: Web | None = Field(None, description="the daemon's read-only dashboard; off without this section")
     health: Health = Field(Health(), description="when a source counts as failing or silent")
     daemon: Daemon = Field(Daemon(), description="the daemon's own timings")
+    threads: Threads = Field(Threads(), description="event threads across outlets (see *Event threads*)")
     path: Path | None = Field(None, exclude=True, description="where the file was read from; set by load_config, "
                                                               "not a key of the file")
 

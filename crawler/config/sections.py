@@ -1,4 +1,4 @@
-"""The single sections of config.yaml: `fetch`, `metrics`, `web`, `health`, `daemon`.
+"""The single sections of config.yaml: `fetch`, `metrics`, `web`, `health`, `daemon`, `threads`.
 
 Each key carries its README meaning (`description`) and, where the default is decided at run time or reads
 differently from the value, the README's default text (`default_text`); `crawler.config.reference` flattens these
@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from typing import Annotated, Any
 
-from crawler.config.fields import Duration, Size, StrictModel
+from pydantic import BeforeValidator, Field
+
+from crawler.config.fields import Duration, Size, StrictModel, parse_duration
+
+
+def _off_or_duration(value: Any) -> timedelta | None:
+    return None if value in ("off", False, None) else parse_duration(value)
 
 
 class Fetch(StrictModel):
@@ -86,3 +92,14 @@ class Daemon(StrictModel):
     worker_idle: Duration = Field(
         timedelta(minutes=5), description="extraction workers start on the first article to extract and are stopped "
                                           "after this long with nothing to extract (they start again on the next one)")
+
+
+class Threads(StrictModel):
+    """Event threads (crawler.store.threads): stories of different sources about one event alert once per notifier."""
+
+    window: Duration = Field(timedelta(hours=6), description="how far back a story looks for the thread of its "
+                                                             "event (stories first seen within it)")
+    followup: Annotated[timedelta | None, BeforeValidator(_off_or_duration)] = Field(
+        timedelta(hours=1), description="later stories of an alerted thread go out as one short follow-up per "
+                                        "thread and notifier at most this often (\"+3 more sources: ...\"); `off`: "
+                                        "none (they are listed by `items` and in the thread's size)")

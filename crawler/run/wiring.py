@@ -21,7 +21,7 @@ def ingest_for(config: Config, store: Store) -> Callable[[NewStory], Added]:
     from alerts.delivery.outbox import planner
 
     plan = planner(config, compile_rules(config))
-    return lambda story: store.add_story(story, config.dedupe_window, plan)
+    return lambda story: store.add_story(story, config.dedupe_window, plan, thread_window=config.threads.window)
 
 
 class Dispatcher:

@@ -29,9 +29,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.dedupe import fingerprint
 from crawler.dedupe.urls import canonical_url
 from crawler.items import NewStory
+from crawler.store import threads
 from crawler.store.migrate import upgrade
+from crawler.store.threads import ThreadInfo
 from crawler.store.tables import (  # re-exported: callers import the tables from here
     Base,
+    Burst,
     FailedUrl,
     Match,
     Outbox,
@@ -63,9 +66,20 @@ class Added:
         return bool(self.not_alerted and self.not_alerted.startswith(STALE))
 
 
-# A planner turns a freshly stored story into (matches, outbox rows) inside the same transaction. It receives the
-# story row and the set of rules that its original already matched (empty unless it is a syndicated copy).
-Planner = Callable[[Story, set[str]], tuple[list[Match], list[Outbox]]]
+@dataclass
+class PlanContext:
+    """What a planner knows besides the story: the rules its original already matched (empty unless it is a
+    syndicated copy), its event thread (None when threads are off), the open transaction (for store state the
+    plan reads and writes with the story, e.g. bursts) and the time it is stored at."""
+
+    already: set[str]
+    thread: ThreadInfo | None
+    session: Session
+    now: datetime
+
+
+# A planner turns a freshly stored story into (matches, outbox rows) inside the same transaction.
+Planner = Callable[[Story, PlanContext], tuple[list[Match], list[Outbox]]]
 
 
 class StoreError(RuntimeError):
@@ -153,8 +167,12 @@ class Store:
                 s.merge(Validator(url=url, source=source, etag=etag, last_modified=modified, updated=utcnow()))
 
     # -- stories ----------------------------------------------------------------------------------------------
-    def add_story(self, new: NewStory, window: timedelta, plan: Planner | None = None) -> Added:
-        now = utcnow()
+    def add_story(self, new: NewStory, window: timedelta, plan: Planner | None = None,
+                  thread_window: timedelta | None = None, now: datetime | None = None) -> Added:
+        """Store `new` once (see the module docstring); with `thread_window`, in its event thread
+        (crawler.store.threads); with `plan`, with its matches and outbox rows, all in one transaction. `now`
+        (first seen) is injectable for tests."""
+        now = now or utcnow()
         urls = list(dict.fromkeys((new.url, *new.aliases)))
         text_hash, sim = new.content_hash, new.simhash
         if not text_hash:  # computed by the extraction worker where there is one
@@ -168,7 +186,7 @@ class Store:
                 if not new.key:
                     self._add_aliases(s, urls, hit)
                 return Added("known", hit)
-            added = self._insert(s, new, urls, text_hash, sim, now, window, plan)
+            added = self._insert(s, new, urls, text_hash, sim, now, window, plan, thread_window)
         # only now, committed: a rolled-back story (disk full, locked) never enters the window, where its id
         # (which SQLite reuses) would later make an unrelated story look like its copy
         if sim is not None and added.status == "new" and self._window is not None:
@@ -176,7 +194,7 @@ class Store:
         return added
 
     def _insert(self, s: Session, new: NewStory, urls: list[str], text_hash: str, sim: int | None,
-                now: datetime, window: timedelta, plan: Planner | None) -> Added:
+                now: datetime, window: timedelta, plan: Planner | None, thread_window: timedelta | None) -> Added:
         story_url = new.url
         if new.key:
             taken = set(s.scalars(select(StoryUrl.url).where(StoryUrl.url.in_(urls))))
@@ -204,11 +222,12 @@ class Store:
         s.flush()
         self._add_aliases(s, urls, story.id)
         added = Added("duplicate" if original else "new", story.id, original.id if original else None)
+        thread = threads.assign(s, story, now - thread_window) if thread_window is not None else None
         if plan is not None:
             already = set()
             if original is not None:
                 already = set(s.scalars(select(Match.rule).where(Match.story_id == original.id)))
-            matches, rows = plan(story, already)
+            matches, rows = plan(story, PlanContext(already, thread, s, now))
             s.add_all(matches)
             s.add_all(rows)
             s.flush()
@@ -282,6 +301,11 @@ class Store:
             for m in s.scalars(select(Match).where(Match.story_id.in_(list(story_ids)))):
                 out.setdefault(m.story_id, []).append(m)
         return out
+
+    def thread_sizes(self, thread_ids: set[int]) -> dict[int, int]:
+        """Originals per event thread (crawler.store.threads)."""
+        with self.session() as s:
+            return threads.sizes(s, thread_ids)
 
     def shift_retry_times(self, delta: timedelta) -> int:
         """After the wall clock stepped by `delta`: alert retries and failed articles' next tries move with it,

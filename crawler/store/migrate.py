@@ -19,7 +19,8 @@ from sqlalchemy import inspect
 from crawler.store.tables import Base, Outbox, Story
 
 # Columns of `stories` added after its first release.
-STORY_COLUMNS = ("date_source", "date_note", "not_alerted", "tickers", "company", "category", "doc_url")
+STORY_COLUMNS = ("date_source", "date_note", "not_alerted", "tickers", "company", "category", "doc_url",
+                 "thread_id", "thread_sig")
 
 
 def upgrade(engine: Any) -> None:
@@ -37,6 +38,8 @@ def _story_columns(engine: Any) -> None:
         for name in missing:
             kind = Story.__table__.c[name].type.compile(dialect=engine.dialect)
             conn.exec_driver_sql(f"ALTER TABLE stories ADD COLUMN {name} {kind}")
+        if "thread_id" in missing:
+            conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_stories_thread_id ON stories (thread_id)")
 
 
 def _outbox_notices(engine: Any) -> None:

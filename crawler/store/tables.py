@@ -17,7 +17,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "FailedUrl", "Match", "Outbox", "SourceHealth", "Story", "StoryUrl", "UtcDateTime", "Validator",
+__all__ = ["Base", "Burst", "FailedUrl", "Match", "Outbox", "SourceHealth", "Story", "StoryUrl", "UtcDateTime", "Validator",
            "iso_utc", "rule_names", "utcnow"]
 
 
@@ -86,6 +86,10 @@ class Story(Base):
     company: Mapped[str | None] = mapped_column(String(200))
     category: Mapped[str | None] = mapped_column(String(200))
     doc_url: Mapped[str | None] = mapped_column(String(2048))
+    # Event threads (crawler.store.threads): the id of the thread's first story (its own id when it starts one),
+    # and the title + lead signature other stories are compared with (crawler.dedupe.threads).
+    thread_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    thread_sig: Mapped[list | None] = mapped_column(JSON)
 
     def published_local(self) -> datetime | None:
         """The publication time with the offset the page gave (UTC when it gave none)."""
@@ -167,6 +171,17 @@ class Outbox(Base):
 
     def rule_names(self) -> list[str]:
         return rule_names(self.rules)
+
+
+class Burst(Base):
+    """A rule's burst state (alerts.delivery.bursts): written with the story that changes it, so it survives a
+    restart. `active` from the story that fired until a whole `within` passes without `stories` threads."""
+
+    __tablename__ = "bursts"
+    rule: Mapped[str] = mapped_column(String(200), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_above: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the last story that kept the count up
 
 
 class SourceHealth(Base):

@@ -1,0 +1,97 @@
+"""Event threads in the store: which thread a new story joins, decided in the transaction that stores it.
+
+A thread is the set of stories about one event across outlets; its id is the id of its first story. When a story
+is stored (crawler.store.Store.add_story):
+1. a syndicated copy joins its original's thread (it is the same article);
+2. an original gets the signature of its folded title + lead (crawler.dedupe.threads: the method and its
+   thresholds are stated there; folding is the rules' own, alerts.rules.normalize, so "科大訊飛" and "科大讯飞"
+   compare equal) and is compared with every original first seen within `threads.window` (default 6 h) that
+   has one; it joins the thread of the most similar story that is the same event (shared tickers lower the
+   bar), else it starts a thread of its own;
+3. the planner learns the thread (`ThreadInfo`): its id, how many originals it has, the sources of the others,
+   and which notifiers it has already alerted, so a later story of the thread does not alert there again
+   (alerts.delivery.outbox: it goes out as a follow-up instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from alerts.rules.normalize import fold
+from crawler.dedupe import threads as method
+from crawler.store.tables import Outbox, Story
+
+CANDIDATES = 5000  # originals of the window compared at most (newest first): bounds a flood's cost
+LEAD_CHARS = 1000  # of the text folded for the signature (which reads its own, shorter lead)
+
+
+@dataclass
+class ThreadInfo:
+    thread_id: int
+    size: int = 1  # originals in the thread, this one included
+    sources: list[str] = field(default_factory=list)  # of the thread's other originals, first seen first
+    notified: set[str] = field(default_factory=set)  # notifiers an alert of the thread was queued for
+
+
+def signature_of(title: str | None, text: str | None) -> list[int]:
+    return method.signature(fold(title or "").text, fold((text or "")[:LEAD_CHARS]).text)
+
+
+def assign(s: Session, story: Story, since: datetime) -> ThreadInfo:
+    """Put `story` (flushed, with its id) in a thread: its original's, the most similar of the window's, or its
+    own; sets `story.thread_id` and `story.thread_sig` and returns what the planner needs."""
+    if story.duplicate_of is not None:
+        original = s.get(Story, story.duplicate_of)
+        story.thread_id = original.thread_id or original.id if original is not None else story.id
+        return describe(s, story)
+    story.thread_sig = signature_of(story.title, story.text)
+    tickers = set(story.tickers or ())
+    best, best_score = None, 0.0
+    recent = s.execute(
+        select(Story.id, Story.thread_id, Story.thread_sig, Story.tickers)
+        .where(Story.first_seen >= since, Story.duplicate_of.is_(None), Story.thread_sig.is_not(None),
+               Story.id != story.id)
+        .order_by(Story.id.desc()).limit(CANDIDATES))
+    for other_id, other_thread, sig, other_tickers in recent:
+        shared = len(tickers & set(other_tickers or ()))
+        if not method.same_event(story.thread_sig, sig, shared_tickers=shared):
+            continue
+        score = method.similarity(story.thread_sig, sig)
+        if score > best_score:
+            best, best_score = other_thread or other_id, score
+    story.thread_id = best if best is not None else story.id
+    return describe(s, story)
+
+
+def describe(s: Session, story: Story) -> ThreadInfo:
+    """The thread `story` is in, as the planner sees it (before this story's own outbox rows exist)."""
+    thread = story.thread_id
+    others = list(s.execute(
+        select(Story.id, Story.source).where(Story.thread_id == thread, Story.duplicate_of.is_(None),
+                                             Story.id != story.id).order_by(Story.id)))
+    notified = set(s.scalars(
+        select(Outbox.notifier).join(Story, Story.id == Outbox.story_id)
+        .where(Story.thread_id == thread, Outbox.kind == "alert", Story.id != story.id).distinct()))
+    own = 0 if story.duplicate_of is not None else 1
+    return ThreadInfo(thread, len(others) + own, list(dict.fromkeys(src for _, src in others)), notified)
+
+
+def sizes(s: Session, thread_ids: set[int]) -> dict[int, int]:
+    """Originals per thread (for `items --json`'s `thread_size`)."""
+    if not thread_ids:
+        return {}
+    return dict(s.execute(select(Story.thread_id, func.count()).where(
+        Story.thread_id.in_(thread_ids), Story.duplicate_of.is_(None)).group_by(Story.thread_id)).all())
+
+
+def also_reported_by(s: Session, story: Story) -> list[str]:
+    """The other sources of the story's thread, first seen first (for templates)."""
+    if story.thread_id is None:
+        return []
+    rows = s.scalars(select(Story.source).where(Story.thread_id == story.thread_id, Story.id != story.id,
+                                                Story.source != story.source).order_by(Story.id))
+    return list(dict.fromkeys(rows))
