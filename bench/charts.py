@@ -96,7 +96,9 @@ def _altair_chart(alt, series: list[tuple[str, int]], baseline: float, title: st
 
 
 def render_altair(group: dict) -> list[str]:
-    """The same two charts as group_charts draws (size 720x240 px, titles, ticks, bars, dashed baseline, legend)."""
+    """The same two charts as group_charts draws (691x230 CSS px, titles, ticks, bars, dashed baseline,
+    legend). Not the report's markup contract: no `data-counts` and no per-bar `<title>` (Vega gives each bar an
+    aria-label instead); group_charts's post-processing for that is in matplotlib's time, not in Altair's."""
     import altair as alt  # lazy: see the note at the top
     import vl_convert as vlc
 
