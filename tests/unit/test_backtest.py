@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from alerts.delivery.outbox import planner
+from crawler.cli.backtest import _read_only
 from crawler.cli.main import main
 from crawler.config.model import compile_rules, parse_config
 from crawler.items import NewStory
@@ -188,3 +190,12 @@ def test_a_missing_store_is_an_error_and_is_not_created(tmp_path, capsys):
     code, _, err = _run(capsys, "--since", "7d", "-c", str(config))
     assert code == 1 and "no store" in err
     assert not (tmp_path / "store.db").exists()
+
+
+def test_the_backtest_connection_refuses_writes(stored, tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}", create=False)
+    with _read_only(store) as conn, pytest.raises(OperationalError, match="readonly"):
+        conn.execute(update(Story).values(title="changed"))
+    with store.session.begin() as s:  # the pooled connection went back writable, for other users of the engine
+        s.execute(update(Story).where(Story.id == -1).values(title="x"))
+    store.close()
