@@ -17,7 +17,8 @@ def add_commands(sub, common) -> None:
 
     rules = subcommands(add_command(sub, "rules", "rule tools: `rules test` tries the rules on a text, file or URL"),
                         "action")
-    rt = add_command(rules, "test", "which rules and terms match a text, a saved page or a URL, and why",
+    rt = add_command(rules, "test", "which rules and terms match a text, a saved page or a URL, and why; with "
+                     "--since, what the current rules would have alerted on the stories stored in a period",
                      parents=[common])
     rt.add_argument("target", metavar="TEXT_OR_FILE_OR_URL", nargs="?",
                     help="a URL (http/https), a file (a path that exists, or looks like one), else the text itself")
@@ -26,8 +27,9 @@ def add_commands(sub, common) -> None:
                     help="backtest: run the current rules over the stories first seen in this period (e.g. 7d, 24h) "
                          "instead of testing a text, file or URL; sends and writes nothing")
     rt.add_argument("--rule", action="append", metavar="NAME", help="with --since: only this rule (repeatable)")
-    rt.add_argument("--now", help="with --since: end of the period, ISO 8601 (default: now; naive times are in "
-                                  "the config's timezone)")
+    rt.add_argument("--now", metavar="ISO",
+                    help="with --since: end of the period, ISO 8601 (default: now; naive times are in the config's "
+                         "timezone)")
 
     notify = subcommands(add_command(sub, "notify", "notifier tools: `notify test NAME` sends a sample alert"),
                          "action")
