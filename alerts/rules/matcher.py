@@ -128,8 +128,7 @@ from typing import Mapping, NamedTuple, Sequence
 import ahocorasick
 
 from alerts.rules.normalize import Folded, fold, snippet
-from alerts.rules.salience import Hits as _Hits
-from alerts.rules.salience import not_salient, salience
+from alerts.rules.salience import Hits as _Hits, not_salient, salience
 from alerts.rules.spec import LEAD_CHARS, CompiledRule, RuleError, RuleSpec, compile_rules, fold_category
 
 __all__ = ["RuleSpec", "RuleError", "Hit", "RuleMatch", "RuleSet", "StoryFields", "snippet"]
