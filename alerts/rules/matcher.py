@@ -37,12 +37,50 @@ Rules
     no ``none`` term occurs (veto), and
     every ``all`` term occurs, and
     ``any`` is empty or at least one ``any`` term occurs, and
+    the story is salient for the rule (``in_``, ``min_mentions``: see Salience), and
     ``tickers`` is empty or one of them is the story's (see Fields), and
     ``categories`` is empty or one of them is the story's category.
   A rule needs at least one ``any``, ``all``, ``tickers`` or ``categories`` entry (``sources``
   alone would alert on everything). The result does not depend on evaluation order; ``explain``
-  reports the first failing check in the order above (source, veto, all, any, tickers,
-  categories). Every rule is evaluated independently; results come back in configuration order.
+  reports the first failing check in the order above (source, veto, all, any, in, min_mentions,
+  tickers, categories). Every rule is evaluated independently; results come back in configuration
+  order.
+
+Salience
+  A rule may require that the story is *about* its terms. Only the rule's ``any`` and ``all``
+  terms are concerned (after @-expansion); ``none`` still vetoes from anywhere, and tickers and
+  categories are filters, not text terms: ``in``/``min_mentions`` on a rule with neither ``any``
+  nor ``all`` is a configuration error, since it could change nothing. Defaults (``in_`` empty,
+  ``min_mentions`` 1) are exactly the rules above.
+
+  ``in_`` (config key ``in``) names where the terms must be found: ``title``, ``lead`` or both.
+  The lead is the first ``LEAD_CHARS`` (300) characters of the *folded* main text (whitespace runs
+  count as one, full-width as half-width; alerts.rules.spec). A hit belongs to the lead when it
+  starts there: terms are matched on the whole text, then placed, so a term straddling character
+  300 (a Latin word or a CJK phrase alike) is in the lead, and cutting the text never makes a
+  part-word match or breaks a CJK term. With ``in_``, every ``all`` term needs a hit in the named
+  places, and (when ``any`` is given) one ``any`` term does; hits elsewhere still occur for the
+  checks above and are still reported, they just do not make the story *about* the term.
+
+  ``min_mentions: N`` counts the mentions of the rule's ``any``/``all`` terms in title + text
+  (everywhere, whatever ``in_`` says), folded like any match ("科大訊飛" and "ＩＦＬＹＴＥＫ" count);
+  synonyms add up (``any: [iFlytek, 科大讯飞]``, one each: 2). A mention is a run of overlapping
+  hits, so "科大讯飞" is one mention for ``any: [科大讯飞, 讯飞]``. The rule needs >= N.
+
+  ====================================  ===================================  =========
+  rule                                  story                                matches
+  ====================================  ===================================  =========
+  any: [iFlytek], in: [title]           title "AI firms", text "... iFlytek" no
+  any: [iFlytek], in: [title]           title "iFlytek wins"                 yes
+  any: [iFlytek], in: [title, lead]     text with iFlytek at char 100        yes
+  any: [iFlytek], in: [title, lead]     text with iFlytek at char 2000       no
+  any: [科大讯飞], min_mentions: 2        title "科大訊飛", text "科大讯飞..."     yes
+  any: [x], none: [y], in: [title]      title "x", text "... y"              no
+  ====================================  ===================================  =========
+
+  ``explain`` says why a rule is not salient: ``"not in title: 'iFlytek' only in lead"``,
+  ``"not salient: 'iFlytek' 1 mention, needs 2"``, and reports every rule's mention counts by
+  place (``salience``).
 
 Fields
   ``match(title, text, fields)`` also takes the story's structured fields: ``tickers`` (normalised,
@@ -80,7 +118,7 @@ Reported matches
 Cost
   All distinct folded terms go into one Aho-Corasick automaton; a story costs one fold and one
   automaton pass per field, plus work proportional to the hits. Only rules owning a hit term are
-  evaluated.
+  evaluated. Salience costs a rule without it nothing; with it, work proportional to its hits.
 """
 from __future__ import annotations
 
@@ -90,7 +128,8 @@ from typing import Mapping, NamedTuple, Sequence
 import ahocorasick
 
 from alerts.rules.normalize import Folded, fold, snippet
-from alerts.rules.spec import CompiledRule, RuleError, RuleSpec, compile_rules, fold_category
+from alerts.rules.salience import Hits as _Hits, not_salient, salience
+from alerts.rules.spec import LEAD_CHARS, CompiledRule, RuleError, RuleSpec, compile_rules, fold_category
 
 __all__ = ["RuleSpec", "RuleError", "Hit", "RuleMatch", "RuleSet", "StoryFields", "snippet"]
 
@@ -123,10 +162,6 @@ class StoryFields:
     source: str | None = None
 
 
-# term id -> [(field index, start, end)], offsets into the automaton's view of the folded field
-_Hits = dict[int, list[tuple[int, int, int]]]
-
-
 def _bytes_view(folded: str) -> str:
     """UTF-8 bytes of ``folded`` as a latin-1 str: what the automaton sees.
 
@@ -150,6 +185,12 @@ class _Field(NamedTuple):
             raw = self.view.encode("latin-1")
             a, b = (len(raw[:k].decode("utf-8", "surrogatepass")) for k in (a, b))
         return self.folded.span(a, b)
+
+    def lead_end(self) -> int:
+        """Automaton offset where the lead (the first LEAD_CHARS folded characters) ends."""
+        if len(self.view) == len(self.folded.text):
+            return LEAD_CHARS
+        return len(self.folded.text[:LEAD_CHARS].encode("utf-8", "surrogatepass"))
 
 
 class RuleSet:
@@ -225,7 +266,8 @@ class RuleSet:
         return [t for t, tids in r.tickers if t in fields.tickers or any(tid in hits for tid in tids)]
 
     @classmethod
-    def _verdict(cls, r: CompiledRule, hits: _Hits, fields: StoryFields = StoryFields()) -> str | None:
+    def _verdict(cls, r: CompiledRule, hits: _Hits, fields: StoryFields = StoryFields(),
+                 folded: tuple[_Field, ...] = ()) -> str | None:
         """None if the rule matches, else why not (checks in documented order)."""
         if r.sources and fields.source not in r.sources:
             return f"source {fields.source!r} is not one of the rule's sources"
@@ -237,6 +279,10 @@ class RuleSet:
             return "missing all-term(s): " + ", ".join(map(repr, missing))
         if r.any and not any(tid in hits for tid, _ in r.any):
             return "no any-term found"
+        if r.in_ or r.min_mentions > 1:
+            why = not_salient(r, hits, lambda: folded[1].lead_end() if len(folded) > 1 else 0)
+            if why is not None:
+                return why
         if r.tickers and not cls._tickers_found(r, hits, fields):
             return "none of the rule's tickers"
         if r.categories and fold_category(fields.category or "") not in r.categories:
@@ -255,7 +301,7 @@ class RuleSet:
         out = []
         for ri in sorted(cand):
             r = self._rules[ri]
-            if self._verdict(r, hits, fields) is None:
+            if self._verdict(r, hits, fields, folded) is None:
                 out.append(self._build(r, hits, folded, fields))
         return out
 
@@ -290,16 +336,23 @@ class RuleSet:
             {"rule": name, "matched": bool,
              "any": [any-terms found], "all": [all-terms found], "missing": [all-terms not found],
              "none": [none-terms found], "vetoed_by": first none-term found or None,
-             "reason": "matched" | "vetoed by ..." | "missing all-term(s): ..." | "no any-term found",
-             "hits": [Hit, ...]}   # hits of any/all terms, as in RuleMatch.hits (even if unmatched)
+             "reason": "matched" | "vetoed by ..." | "missing all-term(s): ..." | "no any-term found"
+                       | "not in title: ..." | "not salient: ..." | ...,
+             "hits": [Hit, ...],   # hits of any/all terms, as in RuleMatch.hits (even if unmatched)
+             "salience": {"in": ["title", "lead"] | None, "min_mentions": N,
+                          "mentions": n,   # mentions of the any/all terms in title + text (see Salience)
+                          "where": {"title": n, "lead": n, "text": n},   # those mentions by place
+                          "terms": [{"term": t, "title": n, "lead": n, "text": n}, ...]}}   # hits per term
 
-        Terms are reported as written (after @-expansion).
+        Terms are reported as written (after @-expansion). A place is where a mention starts: the
+        title, the lead (first LEAD_CHARS folded characters of the text) or the rest of the text;
+        per term, overlapping hits of different terms each count.
         """
         story = fields or StoryFields()
         hits, fields = self._scan(title, text)
         out = []
         for r in self._rules:
-            why = self._verdict(r, hits, story)
+            why = self._verdict(r, hits, story, fields)
             none = [w for tid, w in r.none if tid in hits]
             out.append({
                 "rule": r.name,
@@ -311,5 +364,6 @@ class RuleSet:
                 "vetoed_by": none[0] if none else None,
                 "reason": why or "matched",
                 "hits": list(self._build(r, hits, fields, story).hits),
+                "salience": salience(r, hits, fields[1].lead_end()),
             })
         return out

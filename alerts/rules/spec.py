@@ -3,7 +3,8 @@
 Contract: ``compile_rules(specs, watchlists) -> (rules, ids)`` expands ``@watchlist`` references,
 validates every spec and folds every term (``alerts.rules.normalize.fold_term``); ``ids`` maps each
 distinct folded term to its term id, and each ``CompiledRule`` names its terms by id, as written in
-the config. It raises ``RuleError`` listing every problem, never just the first. The matching
+the config; it also checks salience (``in_`` names only :data:`PLACES`, ``min_mentions`` is an int >= 1,
+and either needs ``any``/``all`` terms). It raises ``RuleError`` listing every problem, never just the first. The matching
 semantics (watchlists, boundaries, fields) are stated in alerts.rules.matcher. Pure: no I/O.
 """
 
@@ -17,9 +18,11 @@ from alerts.rules.normalize import fold_term
 from crawler.tickers import normalize as normalize_ticker
 from crawler.tickers import spellings
 
-__all__ = ["CompiledRule", "RuleError", "RuleSpec", "compile_rules", "fold_category"]
+__all__ = ["CompiledRule", "LEAD_CHARS", "PLACES", "RuleError", "RuleSpec", "compile_rules", "fold_category"]
 
 _LISTS = ("any", "all", "none")
+PLACES = ("title", "lead")   # what a rule's `in:` may name
+LEAD_CHARS = 300             # the lead: this many characters of the folded main text
 
 
 @dataclass(frozen=True)
@@ -34,9 +37,11 @@ class RuleSpec:
     tickers: tuple[str, ...] = ()     # one of these tickers is the story's (field or mention)
     categories: tuple[str, ...] = ()  # the story's category is one of these
     sources: tuple[str, ...] = ()     # only stories of these sources
+    in_: tuple[str, ...] = ()         # salience: where any/all terms must be found ('title', 'lead'); () anywhere
+    min_mentions: int = 1             # salience: mentions of any/all terms in title + text
 
     def __post_init__(self) -> None:
-        for key in (*_LISTS, "notify", "tickers", "categories", "sources"):
+        for key in (*_LISTS, "notify", "tickers", "categories", "sources", "in_"):
             v = getattr(self, key)
             if isinstance(v, list) or v is None:   # YAML gives lists/None; keep the spec hashable
                 object.__setattr__(self, key, tuple(v or ()))
@@ -71,6 +76,8 @@ class CompiledRule:
     tickers: tuple[tuple[str, tuple[int, ...]], ...] = ()   # (normalised ticker, spelling term ids)
     categories: frozenset[str] = frozenset()                # folded
     sources: frozenset[str] = frozenset()
+    in_: frozenset[str] = frozenset()   # salience places ('title', 'lead'); empty: anywhere
+    min_mentions: int = 1
 
 
 def fold_category(value: str) -> str:
@@ -169,9 +176,32 @@ def compile_rules(rules: Sequence[RuleSpec],
             tickers.append((ticker, tuple(tid for tid, _ in c.term_list(i, f"tickers[{j}]",
                                                                       spellings(ticker)))))
         cats = frozenset(fold_category(x) for x in spec.categories if isinstance(x, str) and x.strip())
+        places, mentions = _salience(c, i, spec)
         out.append(CompiledRule(name, lists["any"], lists["all"], lists["none"],
                                 tuple(spec.notify), bool(spec.urgent), tuple(tickers), cats,
-                                frozenset(spec.sources)))
+                                frozenset(spec.sources), places, mentions))
     if c.problems:
         raise RuleError(c.problems)
     return tuple(out), c.ids
+
+
+def _salience(c: _Compiler, i: int, spec: RuleSpec) -> tuple[frozenset[str], int]:
+    """A spec's checked ``in_`` and ``min_mentions`` (problems go to ``c``; a bad value reads as the default)."""
+    places = []
+    for j, place in enumerate(spec.in_):
+        if place in PLACES:
+            places.append(place)
+        else:
+            c.problems.append((i, f"in[{j}]", f"'in' names {place!r}; it takes {' and/or '.join(PLACES)}"))
+    n = spec.min_mentions
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        c.problems.append((i, "min_mentions", f"min_mentions must be a whole number >= 1, got {n!r}"))
+        n = 1
+    if not spec.any and not spec.all:   # salience concerns text terms only: it would change nothing here
+        if spec.in_:
+            c.problems.append((i, "in", "'in' needs 'any' or 'all' terms: it says where they must be found "
+                                        "(tickers and categories are not text terms)"))
+        if n > 1:
+            c.problems.append((i, "min_mentions", "'min_mentions' needs 'any' or 'all' terms: it counts their "
+                                                  "mentions (tickers and categories are not counted)"))
+    return frozenset(places), n

@@ -96,7 +96,7 @@ def rules_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def rules_test(args: argparse.Namespace, config: Config) -> int:
-    from crawler.cli.explain import describe, rule_status, stored_story
+    from crawler.cli.explain import describe, mentions, rule_status, stored_story
 
     target = args.target
     title, text = "", target
@@ -139,6 +139,9 @@ def rules_test(args: argparse.Namespace, config: Config) -> int:
         after = "" if not told.get("matched_when_stored") else (
             "; alerted" if told["alerted"] else f"; not alerted: {told['not_alerted'] or 'no notifier'}")
         print(f"{mark} {entry['rule']}: {entry['reason']}{after}")
+        counted = mentions(entry["salience"])
+        if counted:
+            print(f"        {counted}")
         for hit in entry["hits"][:5]:
             seen = fields[hit["field"]][hit["start"]:hit["end"]]
             print(f"        {hit['term']!r} in {hit['field']} at {hit['start']}: {seen!r}")

@@ -1,5 +1,6 @@
 """What the store knows about one story, for `newsradar rules test URL`: its date, where the date came from, which
-rules it matched when it was stored, whether each was alerted, and why not (`Story.not_alerted`).
+rules it matched when it was stored, whether each was alerted, and why not (`Story.not_alerted`); and how `rules
+test` words a rule's salience (`mentions`).
 
 `stored_story(config, url)` looks the URL up by its canonical form among every URL a story was seen under; it
 returns None when the store has no such story or cannot be read (a missing store is not an error here: the URL is
@@ -62,3 +63,17 @@ def rule_status(stored: dict[str, Any], rule: str) -> dict[str, Any]:
     alerted = bool(stored["alerted"].get(rule))
     return {"story": stored["id"], "matched_when_stored": matched, "alerted": alerted,
             "not_alerted": stored["not_alerted"] if matched and not alerted else None}
+
+
+def mentions(salience: dict[str, Any]) -> str | None:
+    """The line `rules test` prints under a rule about its mentions (RuleSet.explain's `salience`), e.g.
+    `2 mentions: title 1, lead 0, text 1; in: title; needs 2`; None for a rule with no mention and no salience."""
+    where = salience["where"]
+    asked = [f"in: {', '.join(salience['in'])}"] if salience["in"] else []
+    if salience["min_mentions"] > 1:
+        asked.append(f"needs {salience['min_mentions']}")
+    if not salience["mentions"] and not asked:
+        return None
+    n = salience["mentions"]
+    counts = ", ".join(f"{place} {where[place]}" for place in ("title", "lead", "text"))
+    return "; ".join([f"{n} mention{'' if n == 1 else 's'}: {counts}", *asked])

@@ -8,13 +8,26 @@ cross-checks (`crawler.config.model`), so a broken one is a config error, not a 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated, Literal
 
 import re
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
 from crawler.config.fields import Duration, StrictModel, Terms, TermList
 from crawler.config.source_types import Tickers
+
+
+def _places(value: object) -> object:
+    """A rule's `in:` (salience) is a non-empty list of places; `in: title` reads as `[title]`, like `notify: mail`."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)) and not value:
+        raise ValueError("names no place: write [title] or [title, lead], or leave `in` out to look everywhere")
+    return value
+
+
+Places = Annotated[tuple[Literal["title", "lead"], ...], BeforeValidator(_places)]
 
 
 class BurstSpec(StrictModel):
@@ -25,7 +38,10 @@ class BurstSpec(StrictModel):
 
 
 class Rule(StrictModel):
-    """A rule needs at least one of `any`, `all`, `tickers`, `categories` (alerts.rules.matcher checks it)."""
+    """A rule needs at least one of `any`, `all`, `tickers`, `categories` (alerts.rules.matcher checks it).
+    `in` is a Python keyword, so its field is `in_` (the config key, schema and README say `in`)."""
+
+    model_config = ConfigDict(serialize_by_alias=True)  # merged with StrictModel's
 
     name: str = Field(min_length=1, description="unique")
     any: TermList = Field((), description="at least one term")
@@ -37,6 +53,12 @@ class Rule(StrictModel):
     sources: Terms = Field((), description="only stories of these sources")
     notify: Terms = Field((), description="notifier names")
     urgent: bool = Field(False, description="goes through quiet hours")
+    in_: Places | None = Field(None, alias="in", json_schema_extra={"default_text": "anywhere"}, description=(
+        "salience: `[title]` or `[title, lead]` (lead: the first 300 characters of the text); the `any`/`all` terms "
+        "must be found there"))
+    min_mentions: int = Field(1, ge=1, description="salience: at least N mentions of the `any`/`all` terms in title "
+                                                  "+ text (synonyms add up)")
+
     burst: BurstSpec | None = Field(None, description="`{stories: 5, within: 30m}`: one urgent burst alert when that "
                                                       "many threads match within the window (see *Bursts*)")
 

@@ -118,7 +118,8 @@ def compile_rules(config: Config):
     """The config's rules and watchlists as one compiled, pure RuleSet."""
     from alerts.rules.matcher import RuleSet, RuleSpec
 
-    specs = [RuleSpec(r.name, r.any, r.all, r.none, r.notify, r.urgent, r.tickers, r.categories, r.sources)
+    specs = [RuleSpec(r.name, r.any, r.all, r.none, r.notify, r.urgent, r.tickers, r.categories, r.sources,
+                      in_=r.in_ or (), min_mentions=r.min_mentions)
              for r in config.rules]
     return RuleSet.compile(specs, dict(config.watchlists))
 

@@ -205,7 +205,7 @@ def _describe(error: dict) -> str:
     if error["type"] == "extra_forbidden":
         key, parent = loc[-1], loc[:-1]
         model = _model_at(loc)
-        known = [f for f in (model.model_fields if model else {}) if f != "path"]
+        known = [info.alias or f for f, info in (model.model_fields if model else {}).items() if f != "path"]
         close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else (f"; known keys: {', '.join(known)}" if known else "")
         return f"unknown key '{key}' in {_where(parent)}{hint}"

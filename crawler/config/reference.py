@@ -86,7 +86,7 @@ def rows(model: type[BaseModel], prefix: str = "", flatten: bool = False) -> lis
         if flatten and nested is not None and not container:
             out.extend(rows(nested, f"{prefix}{name}.", flatten=False))
             continue
-        key = f"{prefix}{name}"
+        key = f"{prefix}{info.alias or name}"  # the key as written: a rule's `in` is the field `in_`
         if flatten and get_origin(info.annotation) is dict:
             key += ".NAME"
         elif get_origin(info.annotation) in (tuple, list) and nested is not None:

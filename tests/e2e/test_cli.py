@@ -108,7 +108,7 @@ def test_rules_test_says_which_rule_matches_which_term_and_why_not(world, text, 
 def test_rules_test_json_reports_every_rule_in_config_order(world):
     report = json.loads(newsradar("rules", "test", "--json", "-c", str(world.config), "no terms at all").stdout)
     assert [r["rule"] for r in report] == ["iflytek", "compute", "cambricon"]
-    keys = {"rule", "matched", "any", "all", "missing", "none", "vetoed_by", "reason", "hits"}
+    keys = {"rule", "matched", "any", "all", "missing", "none", "vetoed_by", "reason", "hits", "salience"}
     assert all(set(r) == keys and r["matched"] is False for r in report)
     assert report[1]["missing"] == ["大模型"] and report[1]["reason"].startswith("missing all-term")
 

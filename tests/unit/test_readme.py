@@ -45,7 +45,8 @@ def test_the_shipped_config_loads_with_real_notifier_urls(monkeypatch):
 
 
 def _keys(model: type[BaseModel]) -> set[str]:
-    return {name for name in model.model_fields if name != "path"}
+    """The keys as written in config.yaml: a field's alias where it has one (a rule's `in` is the field `in_`)."""
+    return {info.alias or name for name, info in model.model_fields.items() if name != "path"}
 
 
 def test_every_config_key_is_documented():
