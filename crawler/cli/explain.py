@@ -25,6 +25,7 @@ def stored_story(config: Config, url: str) -> dict[str, Any] | None:
         return None
     try:
         found = store.story_for_url(url)
+        rows = store.outbox_for_story(found[0].id) if found is not None else []
     except SQLAlchemyError:  # a store of another version, or not a newsradar store
         return None
     finally:
@@ -32,6 +33,11 @@ def stored_story(config: Config, url: str) -> dict[str, Any] | None:
     if found is None:
         return None
     story, matches = found
+    # Whether an alert went out, and when, is the outbox's: sent, held (quiet hours, digest, rate limit), retrying
+    # after an error, or dead.
+    deliveries = [{"notifier": r.notifier, "target": r.target, "rules": r.rule_names(), "status": r.status,
+                   "held": bool(r.held), "next_attempt": iso_utc(r.next_attempt) if r.status == "pending" else None,
+                   "sent_at": iso_utc(r.sent_at), "last_error": r.last_error, "id": f"nr-{r.id}"} for r in rows]
     published = story.published_local()
     return {
         "id": story.id, "url": story.url, "source": story.source, "title": story.title or "",
@@ -39,7 +45,7 @@ def stored_story(config: Config, url: str) -> dict[str, Any] | None:
         "published": published.isoformat() if published and not story.date_is_first_seen else None,
         "date_source": story.date_source or ("first-seen" if story.date_is_first_seen else None),
         "date_note": story.date_note, "not_alerted": story.not_alerted, "alerted": matches,
-        "duplicate_of": story.duplicate_of,
+        "duplicate_of": story.duplicate_of, "thread": story.thread_id, "deliveries": deliveries,
     }
 
 
@@ -54,7 +60,21 @@ def describe(stored: dict[str, Any]) -> list[str]:
     elif stored["alerted"]:
         alerted = [rule for rule, done in stored["alerted"].items() if done]
         lines.append(f"  alerted for: {', '.join(alerted) or 'none'}")
+    lines += [f"  delivery {d['id']} to {d['notifier']}: {delivery_state(d)}" for d in stored.get("deliveries", [])]
     return lines
+
+
+def delivery_state(d: dict[str, Any]) -> str:
+    """'sent 2026-…', 'held until … (quiet hours, digest or rate limit)', 'retrying at … after: …', 'dead: …'."""
+    if d["status"] == "sent":
+        return f"sent {d['sent_at']}"
+    if d["status"] == "dead":
+        return f"dead: {d['last_error']}"
+    if d["held"]:
+        return f"held until {d['next_attempt']} (quiet hours, digest or rate limit)"
+    if d["last_error"]:
+        return f"retrying at {d['next_attempt']} after: {d['last_error']}"
+    return f"{d['status']}, due {d['next_attempt']}" if d["next_attempt"] else d["status"]
 
 
 def rule_status(stored: dict[str, Any], rule: str) -> dict[str, Any]:
@@ -62,7 +82,9 @@ def rule_status(stored: dict[str, Any], rule: str) -> dict[str, Any]:
     matched = rule in stored["alerted"]
     alerted = bool(stored["alerted"].get(rule))
     return {"story": stored["id"], "matched_when_stored": matched, "alerted": alerted,
-            "not_alerted": stored["not_alerted"] if matched and not alerted else None}
+            "not_alerted": stored["not_alerted"] if matched and not alerted else None,
+            "delivery": [{k: v for k, v in d.items() if k != "rules"} | {"state": delivery_state(d)}
+                         for d in stored.get("deliveries", []) if rule in d["rules"]]}
 
 
 def mentions(salience: dict[str, Any]) -> str | None:

@@ -354,6 +354,11 @@ class Store:
             result = s.execute(q.values(status="pending", attempts=0, next_attempt=now, created=now, reported=False))
             return result.rowcount or 0, []
 
+    def outbox_for_story(self, story_id: int) -> list[Outbox]:
+        """The alert rows of a story (one per notifier target), oldest first."""
+        with self.session() as s:
+            return list(s.scalars(select(Outbox).where(Outbox.story_id == story_id).order_by(Outbox.id)))
+
     def alerted_by_rule(self, since: datetime) -> dict[str, int]:
         """Stories first seen since `since` that were alerted, counted per rule."""
         with self.session() as s:
