@@ -36,9 +36,11 @@ notifiers:
 
 
 class World:
-    def __init__(self, config):
+    """A config and a store (SQLite in tmp_path, or PostgreSQL: the `store` fixture's)."""
+
+    def __init__(self, config, store: Store | None = None):
         self.config = config
-        self.store = Store(config.store)
+        self.store = store or Store(config.store)
         self.clock = T0
 
     def add(self, source: str, title: str, body_seed: str, lead: str = LEAD, at: timedelta = timedelta(0)):
@@ -60,8 +62,8 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path, http_receiver):
-    return World(_config(tmp_path, http_receiver.port))
+def world(tmp_path, http_receiver, store):
+    return World(_config(tmp_path, http_receiver.port), store)
 
 
 TITLE = "iFlytek unveils Spark X2 model trained on domestic computing power"
@@ -115,8 +117,8 @@ def test_the_first_alert_names_the_outlets_that_also_reported(world, http_receiv
     assert "Also reported by: paper" in http_receiver.requests[0].json["message"]
 
 
-def test_follow_ups_off(tmp_path, http_receiver):
-    world = World(_config(tmp_path, http_receiver.port, threads="threads: {followup: off}"))
+def test_follow_ups_off(tmp_path, http_receiver, store):
+    world = World(_config(tmp_path, http_receiver.port, threads="threads: {followup: off}"), store)
     world.add("wire", TITLE, "a")
     later = world.add("paper", TITLE + " - Paper", "b", at=timedelta(minutes=5))
     assert world.rows("followup") == [] and later.outbox_ids == []
@@ -135,12 +137,12 @@ def _event(world, i: int, minutes: int):
                      at=timedelta(minutes=minutes))
 
 
-def test_six_threads_in_twenty_minutes_are_one_burst_alert_even_across_a_restart(tmp_path, http_receiver):
+def test_six_threads_in_twenty_minutes_are_one_burst_alert_even_across_a_restart(tmp_path, http_receiver, store):
     config = _config(tmp_path, http_receiver.port, rules=BURST)
-    world = World(config)
+    world = World(config, store)
     for i in range(3):
         _event(world, i, i * 4)
-    world = World(config)  # a restart in the middle of the wave: the state is in the store
+    world = World(config, Store(store.url))  # a restart in the middle of the wave: the state is in the store
     for i in range(3, 6):
         _event(world, i, i * 4)
     (burst,) = world.rows("burst")
@@ -151,3 +153,4 @@ def test_six_threads_in_twenty_minutes_are_one_burst_alert_even_across_a_restart
     for i in range(7, 12):  # after a quiet window, a new wave alerts again
         _event(world, i, 120 + i)
     assert len(world.rows("burst")) == 2
+    world.store.close()
