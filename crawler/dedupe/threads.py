@@ -34,9 +34,9 @@ versions of one virus pattern file); the same-event pairs of rewritten news sit 
 repeated notices above 0.65. Any threshold from 0.30 to 0.45 gives the same result there; 0.35 is in the
 middle, and it keeps precision >= 0.95 at the cost of recall, since a false merge (two events in one
 thread) silences an alert while a miss only sends one more. Shared terms and tickers are weak evidence (two
-different stories about one company share both), so they only lower the bar a little. The time window (``threads.window``, 6 h) is
-the caller's: only stories within it are compared (without it, release notices of one product days apart
-look alike).
+different stories about one company share both), so they only lower the bar a little. The time window
+(``threads.window``, 6 h) is the caller's: only stories within it are compared (without it, release
+notices of one product days apart look alike).
 
 Speed: one regex pass and one CRC per feature: about 0.12 ms for an English title and 300 characters, 0.2 ms
 for a Chinese one (each CJK character starts a bigram).
