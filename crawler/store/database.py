@@ -60,6 +60,7 @@ class Added:
     duplicate_of: int | None = None
     outbox_ids: list[int] = field(default_factory=list)
     not_alerted: str | None = None  # why a story that matched rules owes no alert (Story.not_alerted)
+    story: Story | None = field(default=None, repr=False, compare=False)  # the row stored (None when known)
 
     @property
     def stale(self) -> bool:
@@ -126,6 +127,7 @@ class Store:
         # SimHashes of the originals first seen within the dedupe window, oldest first: scanned in memory rather
         # than read back from the database for every new story. One process writes a store (crawler.run.lock).
         self._window: deque[tuple[int, datetime, int]] | None = None
+        self._threads = threads.Window()  # the same for event threads (crawler.store.threads)
         self._window_since: datetime | None = None
         self.url = url
 
@@ -191,6 +193,8 @@ class Store:
         # (which SQLite reuses) would later make an unrelated story look like its copy
         if sim is not None and added.status == "new" and self._window is not None:
             self._window.append((added.story_id, now, sim))
+        if added.story is not None:
+            self._threads.committed(added.story)
         return added
 
     def _insert(self, s: Session, new: NewStory, urls: list[str], text_hash: str, sim: int | None,
@@ -221,8 +225,8 @@ class Store:
         s.add(story)
         s.flush()
         self._add_aliases(s, urls, story.id)
-        added = Added("duplicate" if original else "new", story.id, original.id if original else None)
-        thread = threads.assign(s, story, now - thread_window) if thread_window is not None else None
+        added = Added("duplicate" if original else "new", story.id, original.id if original else None, story=story)
+        thread = threads.assign(s, story, now - thread_window, self._threads) if thread_window is not None else None
         if plan is not None:
             already = set()
             if original is not None:

@@ -15,8 +15,10 @@ is stored (crawler.store.Store.add_story):
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -37,11 +39,47 @@ class ThreadInfo:
     notified: set[str] = field(default_factory=set)  # notifiers an alert of the thread was queued for
 
 
+class Recent(NamedTuple):
+    story_id: int
+    first_seen: datetime
+    thread_id: int
+    sig: list[int]
+    tickers: frozenset[str]
+
+
+class Window:
+    """The originals first seen within the thread window, with their signatures, kept in memory like the
+    SimHash window (one process writes a store, crawler.run.lock): read from the store once, then appended to
+    as stories commit, so a new story costs no query and no JSON decoding of its candidates."""
+
+    def __init__(self) -> None:
+        self.rows: deque[Recent] = deque()
+        self.since: datetime | None = None
+
+    def recent(self, s: Session, since: datetime) -> deque[Recent]:
+        if self.since is None or since < self.since:  # first use, or a longer window after a reload
+            self.since = since
+            self.rows = deque(Recent(i, seen, thread or i, sig, frozenset(tickers or ())) for i, seen, thread, sig,
+                              tickers in s.execute(
+                select(Story.id, Story.first_seen, Story.thread_id, Story.thread_sig, Story.tickers)
+                .where(Story.first_seen >= since, Story.duplicate_of.is_(None), Story.thread_sig.is_not(None))
+                .order_by(Story.id)))
+        while self.rows and self.rows[0].first_seen < since:
+            self.rows.popleft()
+        return self.rows
+
+    def committed(self, story: Story) -> None:
+        """A story that started or joined a thread was committed: later stories compare with it."""
+        if story.thread_sig is not None and self.since is not None:
+            self.rows.append(Recent(story.id, story.first_seen, story.thread_id, story.thread_sig,
+                                    frozenset(story.tickers or ())))
+
+
 def signature_of(title: str | None, text: str | None) -> list[int]:
     return method.signature(fold(title or "").text, fold((text or "")[:LEAD_CHARS]).text)
 
 
-def assign(s: Session, story: Story, since: datetime) -> ThreadInfo:
+def assign(s: Session, story: Story, since: datetime, window: Window) -> ThreadInfo:
     """Put `story` (flushed, with its id) in a thread: its original's, the most similar of the window's, or its
     own; sets `story.thread_id` and `story.thread_sig` and returns what the planner needs."""
     if story.duplicate_of is not None:
@@ -51,18 +89,16 @@ def assign(s: Session, story: Story, since: datetime) -> ThreadInfo:
     story.thread_sig = signature_of(story.title, story.text)
     tickers = set(story.tickers or ())
     best, best_score = None, 0.0
-    recent = s.execute(
-        select(Story.id, Story.thread_id, Story.thread_sig, Story.tickers)
-        .where(Story.first_seen >= since, Story.duplicate_of.is_(None), Story.thread_sig.is_not(None),
-               Story.id != story.id)
-        .order_by(Story.id.desc()).limit(CANDIDATES))
-    for other_id, other_thread, sig, other_tickers in recent:
-        shared = len(tickers & set(other_tickers or ()))
-        if not method.same_event(story.thread_sig, sig, shared_tickers=shared):
+    recent = window.recent(s, since)
+    for other in list(recent)[-CANDIDATES:]:
+        if other.story_id == story.id:
             continue
-        score = method.similarity(story.thread_sig, sig)
+        shared = len(tickers & other.tickers)
+        if not method.same_event(story.thread_sig, other.sig, shared_tickers=shared):
+            continue
+        score = method.similarity(story.thread_sig, other.sig)
         if score > best_score:
-            best, best_score = other_thread or other_id, score
+            best, best_score = other.thread_id, score
     story.thread_id = best if best is not None else story.id
     return describe(s, story)
 
