@@ -56,6 +56,7 @@ JSON_HELP = "print JSON instead of a table (see the README's CLI reference for t
 
 
 def open_store(config: Config):
+    # lazy: SQLAlchemy, ~90 ms on every command that opens no store (check, schema, --help, rules test)
     from crawler.store.database import Store, StoreError
 
     try:

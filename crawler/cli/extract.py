@@ -15,13 +15,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from crawler.fetch.settings import USER_AGENT
+from crawler.fetch.identity import USER_AGENT
 from crawler.extract.pool import process_pool
 
 MAX_BYTES = 10 * 1024 * 1024
 
 
 def extract_one(source: str) -> dict[str, Any]:
+    # lazy: trafilatura and lxml, ~280 ms, are loaded by the workers that extract, not by `newsradar extract`'s
+    # parent process, which only hands out inputs and prints
     from crawler.extract.article import extract_page
 
     try:

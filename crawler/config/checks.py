@@ -12,6 +12,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from apscheduler.triggers.cron import CronTrigger
+from cssselect import GenericTranslator, SelectorError
+
+from alerts.delivery.policy import parse_quiet
 from crawler.config.rendering import check_rendering
 from crawler.config.source_types import check_source
 
@@ -34,15 +38,11 @@ def cross_check(config: Config) -> list[tuple[tuple, str]]:
         out.extend((("sources", i, *loc), f"source '{src.name}': {msg}") for loc, msg in check_source(src))
         if src.links:
             try:
-                from cssselect import GenericTranslator, SelectorError
-
                 GenericTranslator().css_to_xpath(src.links)
             except SelectorError as exc:
                 out.append((("sources", i, "links"), f"invalid CSS selector '{src.links}': {exc}"))
         if src.cron:
             try:
-                from apscheduler.triggers.cron import CronTrigger
-
                 CronTrigger.from_crontab(src.cron, timezone=config.timezone)
             except ValueError as exc:
                 out.append((("sources", i, "cron"), f"invalid cron '{src.cron}': {exc}"))
@@ -70,6 +70,8 @@ def cross_check(config: Config) -> list[tuple[tuple, str]]:
 
 def _check_alerts(config: Config) -> list[tuple[tuple, str]]:
     """Rules compile, notifier URLs parse, templates render: a broken one is a config error, not a 3 a.m. failure."""
+    # lazy: `newsradar schema` and `--help` import this module but check no config; apprise, requests and Jinja2
+    # (the notifiers and renderer) would cost them ~330 ms and the rules' regex + ahocorasick ~15 ms
     from alerts.notify.deliver import check_url
     from alerts.render.renderer import Renderer, TemplateProblem
     from alerts.rules.matcher import RuleError
@@ -81,8 +83,6 @@ def _check_alerts(config: Config) -> list[tuple[tuple, str]]:
         for index, key, message in exc.problems:
             loc = ("rules", index, *_key_path(key)) if index >= 0 else ("watchlists",)
             out.append((loc, message))
-    from alerts.delivery.policy import parse_quiet
-
     renderer = Renderer(config.timezone, config.template_dirs())
     for name, notifier in config.notifiers.items():
         if notifier.quiet:
@@ -112,7 +112,7 @@ def _key_path(key: str) -> tuple:
 
 def compile_rules(config: Config):
     """The config's rules and watchlists as one compiled, pure RuleSet."""
-    from alerts.rules.matcher import RuleSet, RuleSpec
+    from alerts.rules.matcher import RuleSet, RuleSpec  # lazy: ~15 ms on schema/--help (see _check_alerts)
 
     specs = [RuleSpec(r.name, r.any, r.all, r.none, r.notify, r.urgent, r.tickers, r.categories, r.sources)
              for r in config.rules]
