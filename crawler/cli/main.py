@@ -22,10 +22,10 @@ from crawler.config.model import Config, ConfigError, load_config, warnings_of
 from crawler.fetch.identity import VERSION
 from crawler.run import logs
 
-# Lazy imports below keep each command's start-up to what it uses (medians of 5, `python -m crawler`, this
-# machine): the store module (SQLAlchemy) costs `check`, `schema`, `--help` and `rules test` about 90 ms;
-# `crawler.cli.extract` (multiprocessing, the extraction pool) about 15 ms on every command but `extract`;
-# `crawler.run.once`/`crawler.run.daemon` (Scrapy, Twisted, APScheduler, the dashboard) 500-1000 ms.
+# Lazy imports below keep each command's start-up to what it uses. Measured as CPU time of `python -m crawler
+# --help` (median of 5, each variant against this one in the same minute; ~190-250 ms without them): the store
+# module (SQLAlchemy) +210-310 ms (also on `check`, `schema`, `rules test`), `crawler.cli.extract`
+# (multiprocessing, the extraction pool) +6-20 ms, `crawler.run.once` +960 ms, `crawler.run.daemon` +1.6 s.
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(reference.sections().values()) if args.markdown else reference.json_schema())
         return 0
     if args.command == "extract":
-        from crawler.cli.extract import run_extract  # lazy: multiprocessing + the pool, ~15 ms (see top)
+        from crawler.cli.extract import run_extract  # lazy: 6-20 ms (see top)
 
         return run_extract(args.inputs, as_json=args.json, workers=args.workers or None)
     # the one place the CLI reads the environment (besides ${VAR} in the config itself)
@@ -112,13 +112,13 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     for warning in warnings_of(config):
         logging.getLogger("newsradar").warning("%s", warning)
     if not args.once:
-        from crawler.run.daemon import run_daemon  # lazy: Scrapy, APScheduler, the dashboard (see top)
+        from crawler.run.daemon import run_daemon  # lazy: +1.6 s (see top)
 
         return run_daemon(Path(args.config), config, allow_insecure=args.allow_insecure_config)
     store = open_store(config)
     if store is None:
         return 1
-    from crawler.run.lock import InstanceLock, InstanceLocked  # lazy: SQLAlchemy and Scrapy (see top)
+    from crawler.run.lock import InstanceLock, InstanceLocked  # lazy: +960 ms (see top)
     from crawler.run.once import run_once
 
     try:
@@ -130,7 +130,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_items(args: argparse.Namespace, config: Config) -> int:
-    from crawler.store.database import iso_utc  # lazy: SQLAlchemy, ~90 ms on check/schema/--help (see top)
+    from crawler.store.database import iso_utc  # lazy: +210-310 ms (see top)
 
     store = open_store(config)
     if store is None:

@@ -16,8 +16,6 @@ import os
 import shutil
 from typing import Any
 
-from cssselect import GenericTranslator, SelectorError
-
 # Looked up on PATH in this order when `fetch.render_browser` is not set.
 BROWSER_NAMES = ("chromium", "chromium-headless-shell", "chromium-browser")
 INSTALL_EXTRA = "pip install 'newsradar[js]'"
@@ -63,6 +61,8 @@ def check_rendering(config: Any) -> list[tuple[tuple, str]]:
                         "its scripts are done, e.g. wait_for: 'a.headline'): without it the page is read before "
                         "its scripts have run"))
         else:
+            from cssselect import GenericTranslator, SelectorError  # lazy: as in crawler.config.checks
+
             try:
                 GenericTranslator().css_to_xpath(src.wait_for)
             except SelectorError as exc:
