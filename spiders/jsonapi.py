@@ -24,6 +24,7 @@ import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import jmespath
@@ -169,8 +170,6 @@ class JsonSpider(SourceSpider):
         hdrs = {"Accept": "application/json, text/javascript, */*;q=0.1", **(headers or {})}
         data: bytes | None = None
         if form is not None:
-            from urllib.parse import urlencode
-
             data = urlencode({k: "" if v is None else v for k, v in form.items()}, doseq=True).encode()
             hdrs["Content-Type"] = "application/x-www-form-urlencoded; charset=UTF-8"
         elif body is not None:

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from scrapy.exceptions import CannotResolveHostError, DownloadConnectionRefusedError, DownloadTimeoutError
+from twisted.internet import error as tx
+
 
 def describe(exc: BaseException, url: str | None = None) -> str:
     """The cause of one failed request to `url` (the host is named for network failures)."""
-    from scrapy.exceptions import (
-        CannotResolveHostError,
-        DownloadConnectionRefusedError,
-        DownloadTimeoutError,
-    )
-    from twisted.internet import error as tx
-
     response = getattr(exc, "response", None)
     if response is not None and getattr(response, "status", None) is not None:
         return f"HTTP {response.status}"

@@ -45,7 +45,11 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
 
+import difflib
+
 import apprise
+import requests.sessions as sessions
+from apprise.manager_plugins import NotificationManager
 
 import alerts.notify.console  # noqa: F401  (registers console:// with apprise)
 from alerts.render.renderer import Message
@@ -110,7 +114,6 @@ def _install() -> None:
             return
         _LOGGER.addFilter(_Tap())
         try:
-            import requests.sessions as sessions
             original = sessions.default_hooks
 
             def default_hooks():
@@ -259,8 +262,6 @@ def check_url(url: str) -> str | None:
 
 def known_schemes() -> set[str]:
     """Every URL scheme apprise has a notifier for (its plugins and ones registered with @notify)."""
-    from apprise.manager_plugins import NotificationManager
-
     return {str(s).lower() for s in NotificationManager().schemas()}
 
 
@@ -272,8 +273,6 @@ def _unknown_scheme(url: str) -> str | None:
     scheme, known = parts[0], known_schemes()
     if scheme in known or scheme in ("http", "https"):  # webhooks given as https:// URLs are parsed natively
         return None
-    import difflib
-
     close = difflib.get_close_matches(scheme, sorted(known), n=1, cutoff=0.6)
     return f"unknown scheme {scheme}://" + (f"; did you mean {close[0]}://?" if close else
                                             " (see https://github.com/caronc/apprise/wiki for the schemes)")

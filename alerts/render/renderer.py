@@ -55,6 +55,7 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
+from apprise.manager_plugins import NotificationManager
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
@@ -184,7 +185,6 @@ class Renderer:
         if scheme in known:
             return known[scheme]
         try:  # services whose preferred input is markdown (apprise's registry)
-            from apprise.manager_plugins import NotificationManager
             plugin = NotificationManager()[scheme]
             formats = plugin.notify_format
             first = formats[0] if isinstance(formats, (tuple, list)) else formats

@@ -31,6 +31,8 @@ import unicodedata as ud
 from bisect import bisect_right
 from typing import NamedTuple
 
+import opencc
+
 from crawler.cjk import UNSPACED_RE
 
 __all__ = ["Folded", "fold", "fold_term", "snippet"]
@@ -135,7 +137,6 @@ def _fold_cluster(x: str) -> str:
 
 @functools.cache
 def _converter():
-    import opencc  # C++ OpenCC binding; imported lazily so importing alerts stays cheap
     return opencc.OpenCC("t2s")
 
 

@@ -61,7 +61,7 @@ def check_rendering(config: Any) -> list[tuple[tuple, str]]:
                         "its scripts are done, e.g. wait_for: 'a.headline'): without it the page is read before "
                         "its scripts have run"))
         else:
-            from cssselect import GenericTranslator, SelectorError
+            from cssselect import GenericTranslator, SelectorError  # lazy: as in crawler.config.checks
 
             try:
                 GenericTranslator().css_to_xpath(src.wait_for)

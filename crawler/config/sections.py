@@ -30,7 +30,7 @@ class Fetch(StrictModel):
     retries: int = Field(1, ge=0, le=5, description="retries of a failed request within a poll")
     robots: bool = Field(True, description="obey robots.txt per RFC 9309 (fetched once per host per 6 h, not per "
                                            "poll; see *What holds*)")
-    # None: crawler.fetch.settings.USER_AGENT, which names the installed version
+    # None: crawler.fetch.identity.USER_AGENT, which names the installed version
     user_agent: str | None = Field(None, description="the User-Agent header of every request",
                                    json_schema_extra={"default_text": "`newsradar/VERSION (+URL)`"})
     poll_timeout: Duration = Field(

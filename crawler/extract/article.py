@@ -33,7 +33,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
+import py3langid  # its model loads on first use (classify), not on import: only pages that need it pay
 import trafilatura
+from lxml.etree import ParserError
+from lxml.html import HTMLParser, document_fromstring
+from trafilatura.settings import use_config
 
 from crawler.cjk import CJK_RE, HAN, HANGUL, KANA, WORD_RE
 from crawler.extract.dates import find_date
@@ -86,9 +90,6 @@ def _looks_binary(text: str) -> bool:
 
 
 def _parse(text: str):
-    from lxml.etree import ParserError
-    from lxml.html import HTMLParser, document_fromstring
-
     if _looks_binary(text):
         return None
     text = _INVALID_XML_CHARS.sub("", text)
@@ -141,8 +142,6 @@ _VISIBLE_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style)]"
 
 @functools.lru_cache(maxsize=1)
 def _cjk_config():
-    from trafilatura.settings import use_config
-
     config = use_config()  # a fresh copy: DEFAULT_CONFIG is shared by every caller in the process
     config["DEFAULT"]["MIN_EXTRACTED_SIZE"] = _CJK_MIN_EXTRACTED_SIZE
     return config
@@ -360,8 +359,6 @@ def detect_lang(text: str) -> str | None:
         return "zh"
     if letters < _MIN_LANGID_LETTERS:
         return None
-    import py3langid  # its model loads on first use: only pages that need it pay
-
     return _normalise_lang(py3langid.classify(sample)[0])
 
 

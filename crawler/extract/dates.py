@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from copy import deepcopy
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from crawler.extract.settle import FUTURE_SLACK, Settled, format_duration, settle
 from crawler.extract.timestamps import (
@@ -211,7 +212,6 @@ def _other_post_dates(tree, url: str | None) -> tuple[list, set]:
 
 
 def _same_page(href: str, url: str) -> bool:
-    from urllib.parse import urljoin, urlsplit
 
     a, b = urlsplit(urljoin(url, href)), urlsplit(url)
     return (a.netloc.lower(), a.path.rstrip("/")) == (b.netloc.lower(), b.path.rstrip("/"))
@@ -281,7 +281,8 @@ def _from_text(tree) -> Dated | None:
 
 
 def _from_htmldate(tree, url: str | None) -> Dated | None:
-    # imported here: feed code parses dates without loading htmldate
+    # lazy: htmldate costs ~75 ms of CPU on import, which run's main process (it imports this module through the
+    # outbox) and feed parsing never need; only the extraction workers call this
     from htmldate import find_date as htmldate_find
     from htmldate.extractors import extract_url_date
     from htmldate.utils import Extractor

@@ -70,7 +70,8 @@ class FetchGuardMiddleware:
 
 async def _resolve(host: str) -> Any:
     """The address the connection will use: the reactor's (Scrapy's caching) resolver; None if it fails."""
-    # Imported here: importing the reactor at module load would install Twisted's default one.
+    # Imported here, not for speed: importing the reactor at module load would install Twisted's default one
+    # before crawler.fetch.poll.run_reactor installs the asyncio reactor.
     from twisted.internet import reactor
 
     try:

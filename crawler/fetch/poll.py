@@ -24,12 +24,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from scrapy.crawler import AsyncCrawlerRunner
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.reactor import install_reactor
+from twisted.internet import defer
+
 from crawler.config.model import Config, Source
-from crawler.items import NewStory, PollTally, SpiderSource
+from crawler.extract.pool import WorkerPool
 from crawler.fetch.limits import PollLimits
 from crawler.fetch.settings import scrapy_settings
+from crawler.items import NewStory, PollTally, SpiderSource
 from crawler.store.database import Added, Store
-from crawler.extract.pool import WorkerPool
+from spiders import SPIDERS
+from spiders.base import PollStopped
 
 log = logging.getLogger("newsradar.poll")
 
@@ -77,8 +84,6 @@ class PollContext:
     @staticmethod
     def of(crawler: Any) -> PollContext:
         """The poll context of a crawler; Scrapy components built outside a newsradar poll switch off."""
-        from scrapy.exceptions import NotConfigured
-
         ctx = getattr(crawler, "newsradar", None)
         if ctx is None:
             raise NotConfigured("no newsradar poll context on this crawler")
@@ -104,8 +109,6 @@ class Poller:
 
     def use(self, config: Config) -> None:
         """Switch to a new (already validated) config: later polls use it; running ones finish on the old one."""
-        from scrapy.crawler import AsyncCrawlerRunner
-
         self.config = config
         self.cpu.idle = config.daemon.worker_idle.total_seconds()
         self.limits = self.limits.resized(config.fetch.parallel_sources)
@@ -132,8 +135,6 @@ class Poller:
             return await self._poll(source)
 
     async def _poll(self, source: Source) -> PollResult:
-        from spiders import SPIDERS
-
         started = time.monotonic()
         loop = asyncio.get_running_loop()
         try:
@@ -142,6 +143,8 @@ class Poller:
                               in_flight=self.in_flight)
             crawler = self.runner.create_crawler(SPIDERS[source.type])
             if source.render:  # only a rendering source's poll loads scrapy-playwright and its handler
+                # lazy: scrapy-playwright is an optional extra (newsradar[js]); and crawler.fetch.render imports
+                # this module (PollContext), so a top import here would be a cycle
                 from crawler.fetch.render import render_settings
 
                 crawler.settings.setdict(render_settings(
@@ -235,8 +238,6 @@ def _drop_queued_downloads(crawler: Any) -> None:
     """Closing an engine waits for every request already handed to the downloader, and a per-domain limit of 1
     can leave dozens queued there: fail the queued ones now (the one being downloaded ends within its timeout).
     They are not recorded as failed articles (spiders.base.PollStopped), so the next poll fetches them."""
-    from spiders.base import PollStopped
-
     engine = getattr(crawler, "_engine", None)
     for slot in getattr(getattr(engine, "downloader", None), "slots", {}).values():
         while slot.queue:
@@ -287,10 +288,8 @@ def run_reactor(main: Callable[[], Awaitable[int]]) -> int:
     """Install Scrapy's asyncio reactor, run `main()` on it, stop, and return its exit code.
 
     Called once per process: the reactor cannot be restarted (ReactorNotRestartable)."""
-    from scrapy.utils.reactor import install_reactor
-
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
-    from twisted.internet import defer, reactor
+    from twisted.internet import reactor  # only now: importing it earlier installs Twisted's default reactor
 
     outcome: dict[str, Any] = {"code": 1}
 

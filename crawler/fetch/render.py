@@ -32,7 +32,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.async_api import TimeoutError as PlaywrightTimeout
+from playwright.async_api import async_playwright
 from scrapy import Request
+from scrapy.exceptions import NotSupported
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
@@ -141,8 +143,6 @@ class BrowserPool:
         async with self._lock:
             if self._browser is None or not self._browser.is_connected():
                 if self._playwright is None:
-                    from playwright.async_api import async_playwright
-
                     self._playwright = await async_playwright().start()
                 if self._browser is not None:
                     log.warning("the browser has gone away: starting it again")
@@ -234,8 +234,6 @@ class SharedBrowserProvider:
         return _Borrowed(await POOL.browser(self.config.launch_options))
 
     async def launch_persistent_context(self, context_kwargs: dict) -> Any:
-        from scrapy.exceptions import NotSupported
-
         raise NotSupported("newsradar renders in fresh contexts of its shared browser")
 
     async def close(self) -> None:

@@ -4,19 +4,12 @@ polling other people's sites for months should use."""
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import Any
 
 from scrapy.settings import default_settings
 
 from crawler.config.model import Config
-
-try:
-    VERSION = metadata.version("newsradar")
-except metadata.PackageNotFoundError:  # running from a source tree that was never installed
-    VERSION = "0.0.0+unknown"
-HOMEPAGE = "https://github.com/newsradar/newsradar"
-USER_AGENT = f"newsradar/{VERSION} (+{HOMEPAGE})"
+from crawler.fetch.identity import USER_AGENT, VERSION  # noqa: F401 - VERSION: also read from here (tests)
 
 # Scrapy components a poll never uses. Scrapy imports every component listed in its *_BASE settings, even one
 # disabled with None, so they are left out of the base lists: their imports (aiohttp for remote control,

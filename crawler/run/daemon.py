@@ -25,13 +25,20 @@ import asyncio
 import hashlib
 import logging
 import signal
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
 from crawler.config.model import Config, ConfigError, Source, load_config
 from crawler.fetch import robots
-from crawler.run.metrics import Metrics
 from crawler.fetch.poll import Poller, run_reactor
+from crawler.run.lock import InstanceLock, InstanceLocked
+from crawler.run.metrics import Metrics
+from crawler.run.steady import SteadyScheduler
+from crawler.run.wiring import Dispatcher, ingest_for
 from crawler.store.database import Store, StoreError
 from crawler.web.server import start_for as start_dashboard
 
@@ -40,8 +47,6 @@ log = logging.getLogger("newsradar.daemon")
 
 class Daemon:
     def __init__(self, path: Path, config: Config, store: Store, allow_insecure: bool = False):
-        from crawler.run.wiring import Dispatcher, ingest_for
-
         self.path = path
         self.allow_insecure = allow_insecure  # a reload checks the file's mode as the start did
         self.config = config
@@ -58,8 +63,6 @@ class Daemon:
 
     # -- life cycle -------------------------------------------------------------------------------------------
     async def run(self) -> int:
-        from crawler.run.steady import SteadyScheduler
-
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
@@ -85,8 +88,6 @@ class Daemon:
 
     def next_polls(self) -> str:
         """'cnbc-top 20:54:26, 36kr 20:54:26, ...' in `timezone` (the date too when it is not today)."""
-        from datetime import datetime
-
         today = datetime.now(self.config.tz).date()
         out = []
         for job in sorted(self.scheduler.get_jobs(), key=lambda j: (j.next_run_time is None, j.next_run_time or 0)):
@@ -218,9 +219,6 @@ def _timing(source: Source | None) -> tuple | None:
 
 
 def _trigger(source: Source, config: Config):
-    from apscheduler.triggers.cron import CronTrigger
-    from apscheduler.triggers.interval import IntervalTrigger
-
     if source.cron:
         return CronTrigger.from_crontab(source.cron, timezone=config.tz)
     every = source.every.total_seconds()
@@ -229,14 +227,10 @@ def _trigger(source: Source, config: Config):
 
 
 def _now(config: Config):
-    from datetime import datetime
-
     return datetime.now(config.tz)
 
 
 def run_daemon(path: Path, config: Config, allow_insecure: bool = False) -> int:
-    from crawler.run.lock import InstanceLock, InstanceLocked
-
     try:
         store = Store(config.store, busy_timeout=config.store_busy_timeout.total_seconds())
     except StoreError as exc:

@@ -9,6 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+try:  # optional: `pip install 'newsradar[metrics]'`
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+except ImportError:
+    CollectorRegistry = None
+
 log = logging.getLogger(__name__)
 
 
@@ -20,8 +25,6 @@ class Metrics:
         self.settings: Any = None  # the `metrics:` section the endpoint was started with
         if not self.enabled:
             return
-        from prometheus_client import Counter, Gauge, Histogram
-
         self.polls = Counter("newsradar_polls", "Polls by source and status", ["source", "status"], registry=registry)
         self.stories = Counter("newsradar_stories", "New stories by source", ["source"], registry=registry)
         self.alerts = Counter("newsradar_alerts_queued", "Alerts queued by source", ["source"], registry=registry)
@@ -36,9 +39,7 @@ class Metrics:
         without a `metrics:` section."""
         if settings is None and not registry_only:
             return cls()
-        try:
-            from prometheus_client import CollectorRegistry, start_http_server
-        except ImportError:
+        if CollectorRegistry is None:
             log.warning("metrics: prometheus-client is not installed (pip install 'newsradar[metrics]')")
             return cls()
         registry = CollectorRegistry()

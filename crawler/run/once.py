@@ -12,14 +12,13 @@ import logging
 
 from crawler.config.model import Config
 from crawler.fetch.poll import Poller, run_reactor
+from crawler.run.wiring import Dispatcher, ingest_for
 from crawler.store.database import Store
 
 log = logging.getLogger("newsradar.run")
 
 
 def run_once(config: Config, store: Store) -> int:
-    from crawler.run.wiring import Dispatcher, ingest_for
-
     poller = Poller(config, store, ingest=ingest_for)
     delivery = Dispatcher(store, config)
 

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
+from alerts.delivery.outbox import Sender, planner
 from crawler.config.model import Config, Source, compile_rules
-from crawler.items import NewStory
 from crawler.fetch.poll import PollResult
+from crawler.items import NewStory
+from crawler.run.health import record
 from crawler.store.database import Added, Store
 
 log = logging.getLogger("newsradar.health")
@@ -18,8 +20,6 @@ log = logging.getLogger("newsradar.health")
 
 def ingest_for(config: Config, store: Store) -> Callable[[NewStory], Added]:
     """Store a story, and in the same transaction its rule matches and one outbox row per notifier target."""
-    from alerts.delivery.outbox import planner
-
     plan = planner(config, compile_rules(config))
     return lambda story: store.add_story(story, config.dedupe_window, plan, thread_window=config.threads.window)
 
@@ -28,8 +28,6 @@ class Dispatcher:
     """Sends due alerts on a thread of its own (apprise blocks), so neither the reactor nor the store waits."""
 
     def __init__(self, store: Store, config: Config):
-        from alerts.delivery.outbox import Sender
-
         self._sender_cls = Sender
         self.store = store
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="newsradar-send")
@@ -42,8 +40,6 @@ class Dispatcher:
     async def record_poll(self, io: ThreadPoolExecutor, source: Source, result: PollResult) -> None:
         """Source health after a poll; one operator notice (an outbox row, sent with the alerts) when it turns
         failing or silent, one when it recovers."""
-        from crawler.run.health import record
-
         loop = asyncio.get_running_loop()
         found = result.new + result.duplicates  # a source that yields syndicated copies is not silent
         try:

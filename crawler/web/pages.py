@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+import opencc
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
 
@@ -65,8 +66,6 @@ def _highlight(text: str, pattern: re.Pattern) -> Markup:
 
 def _variants(q: str) -> list[str]:
     """The query as typed, in Simplified and in Traditional Chinese (a desk types one, sources print both)."""
-    import opencc
-
     return list(dict.fromkeys((q, opencc.OpenCC("t2s").convert(q), opencc.OpenCC("s2t").convert(q))))
 
 

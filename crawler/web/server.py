@@ -22,6 +22,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+try:  # optional (`pip install 'newsradar[metrics]'`): without it there is no registry, so no /metrics
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+except ImportError:
+    CONTENT_TYPE_LATEST, generate_latest = "", None
+
 from crawler.config.model import Config, parse_duration
 from crawler.store.database import Store, utcnow
 from crawler.web import health, pages
@@ -141,8 +146,6 @@ class Dashboard:
             elif url.path == "/stories":
                 page = pages.stories_page(self.store, config, query.get("q", [""])[0])
             elif url.path == "/metrics" and self.registry is not None:
-                from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
                 return req._send(200, CONTENT_TYPE_LATEST, generate_latest(self.registry), body=body)
             else:
                 return req._send(404, "text/plain; charset=utf-8", b"not found\n", body=body)

@@ -421,6 +421,42 @@ def test_version():
     assert newsradar("--version").stdout == f"newsradar {VERSION}\n"
 
 
+def test_the_cli_module_runs_as_the_command():
+    proc = subprocess.run([sys.executable, "-m", "crawler.cli.main", "--version"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert proc.stdout == f"newsradar {VERSION}\n", proc.stderr
+
+
+HEAVY = {"scrapy", "twisted", "sqlalchemy", "apprise", "jinja2", "matplotlib", "trafilatura", "playwright",
+         "prometheus_client"}
+
+
+def _imported(*args: str, cwd: Path | None = None) -> set[str]:
+    """The top-level packages a command imports, from Python's import log (`-X importtime`): names, not times."""
+    proc = newsradar(*args, cwd=cwd, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    return {line.rsplit("|", 1)[1].strip().split(".")[0] for line in proc.stderr.splitlines()
+            if line.startswith("import time:")}
+
+
+def test_light_commands_import_only_what_they_use(tmp_path):
+    """Issue 10: imports sit at module tops except where a lazy one keeps a light command from loading what it
+    never uses. The version alone no longer brings Scrapy (crawler.fetch.identity)."""
+    config = tmp_path / "config.yaml"
+    config.write_text("sources:\n  - name: s\n    type: feed\n    url: https://feeds.example.org/rss\n"
+                      "rules:\n  - name: r\n    any: [iFlytek]\n    notify: [out]\n"
+                      "notifiers:\n  out:\n    url: console://\n")
+    for args in (["--help"], ["--version"], ["schema"]):
+        assert "crawler" in _imported(*args), "the import log is read"
+        assert not _imported(*args) & (HEAVY | {"cssselect", "apscheduler", "regex"}), args
+    checked = _imported("check", "-c", str(config))
+    assert {"apprise", "jinja2"} <= checked, "check renders templates and parses notifier URLs"
+    assert not checked & {"scrapy", "twisted", "sqlalchemy", "matplotlib", "trafilatura", "playwright"}
+    tested = _imported("rules", "test", "iFlytek rose", "-c", str(config))
+    assert not tested & {"scrapy", "twisted", "sqlalchemy", "matplotlib", "trafilatura"}
+    stored = _imported("items", "-c", str(config), cwd=tmp_path)
+    assert "sqlalchemy" in stored and not stored & {"scrapy", "twisted", "matplotlib", "trafilatura"}
+
+
 @pytest.mark.parametrize("env, code", [({}, 2), ({"NR_TEST_FEED_HOST": "feeds.example.org"}, 0)])
 def test_check_names_an_unset_environment_variable(tmp_path, env, code):
     config = tmp_path / "config.yaml"
