@@ -73,7 +73,8 @@ def _process_state(cwd: Path | None, env: dict | None):
             logging.getLogger(name).setLevel(level)
 
 
-def cli(*args: str, cwd: Path | None = None, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def cli(*args: str, cwd: Path | None = None, env: dict | None = None,
+        check: bool = True) -> subprocess.CompletedProcess:
     """Run `newsradar` in this process (`crawler.cli.main.main`), with what newsradar() returns: stdout, stderr
     and the exit code (argparse's SystemExit included). For the commands that start no Scrapy reactor (a reactor
     runs once per process): never `run`, and `extract` (a process pool) is left to newsradar() too. Saves the
@@ -97,6 +98,20 @@ def items(config: Path, *extra: str) -> list[dict]:
     """The stored stories as `newsradar items --json` prints them (in-process: it starts no reactor)."""
     out = cli("items", "--json", "--limit", "0", "-c", str(config), *extra).stdout
     return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_back():
+    """A test that calls the CLI's main() itself leaves its log handler on the root logger, writing to that
+    test's captured stderr (closed after it) at INFO: a later test's threads (aiosmtpd) would log into it."""
+    root = logging.getLogger()
+    level, zone = root.level, logs._zone
+    yield
+    # only newsradar's handler (the one with its Demote filter): pytest's own come and go with each phase
+    for handler in [h for h in root.handlers if any(isinstance(f, logs.Demote) for f in h.filters)]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+    logs._zone = zone
 
 
 @pytest.fixture
