@@ -143,7 +143,8 @@ def store(request, tmp_path):
 
 
 # Modules whose tests share a fixture that is expensive to build run on one xdist worker (`--dist loadgroup`),
-# which builds it once; every other test goes to whichever worker is free.
+# which builds it once; every other test goes to whichever worker is free. xdist hands out the groups first
+# (largest first), so the minute-long ones do not start last.
 XDIST_GROUPS = {
     "test_cli": "cli-world",  # `world`: two real `run --once` passes (module scope)
     "test_report": "report-site",  # `filled`: a real `run --once` (session scope, one per worker) ...
