@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -12,6 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from crawler.cli.main import main as cli_main
+from crawler.run import logs
 from crawler.store.database import Store
 from tests.support.receivers import closed_port, http_receiver, smtp_server  # noqa: F401  (fixtures)
 from tests.support.site import site  # noqa: F401  (fixture)
@@ -43,9 +48,70 @@ def newsradar(*args: str, cwd: Path | None = None, env: dict | None = None, time
     return proc
 
 
+@contextlib.contextmanager
+def _process_state(cwd: Path | None, env: dict | None):
+    """What a subprocess would have had to itself: the cwd, the environment, the root logger and the log zone,
+    set for one in-process command and put back after it."""
+    old_cwd, old_env, old_zone = os.getcwd(), dict(os.environ), logs._zone
+    root = logging.getLogger()
+    old_handlers, old_level = root.handlers[:], root.level
+    old_levels = {name: lg.level for name, lg in logging.Logger.manager.loggerDict.items()
+                  if isinstance(lg, logging.Logger)}
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        os.environ.update(env or {})
+        yield
+    finally:
+        os.chdir(old_cwd)
+        os.environ.clear()
+        os.environ.update(old_env)
+        logs._zone = old_zone
+        root.handlers[:] = old_handlers
+        root.setLevel(old_level)
+        for name, level in old_levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def cli(*args: str, cwd: Path | None = None, env: dict | None = None,
+        check: bool = True) -> subprocess.CompletedProcess:
+    """Run `newsradar` in this process (`crawler.cli.main.main`), with what newsradar() returns: stdout, stderr
+    and the exit code (argparse's SystemExit included). For the commands that start no Scrapy reactor (a reactor
+    runs once per process): never `run`, and `extract` (a process pool) is left to newsradar() too. Saves the
+    ~1.5 s a subprocess spends starting Python and importing newsradar."""
+    assert args[:1] not in (("run",), ("extract",)) or "--help" in args, "run and extract: use newsradar()"
+    out, err = io.StringIO(), io.StringIO()
+    with _process_state(cwd, env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli_main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if not isinstance(exc.code, (int, type(None))):
+                print(exc.code, file=sys.stderr)
+    proc = subprocess.CompletedProcess(["newsradar", *args], code, out.getvalue(), err.getvalue())
+    if check and code != 0:
+        raise AssertionError(f"newsradar {' '.join(args)} exited {code}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
 def items(config: Path, *extra: str) -> list[dict]:
-    out = newsradar("items", "--json", "--limit", "0", "-c", str(config), *extra).stdout
+    """The stored stories as `newsradar items --json` prints them (in-process: it starts no reactor)."""
+    out = cli("items", "--json", "--limit", "0", "-c", str(config), *extra).stdout
     return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_back():
+    """A test that calls the CLI's main() itself leaves its log handler on the root logger, writing to that
+    test's captured stderr (closed after it) at INFO: a later test's threads (aiosmtpd) would log into it."""
+    root = logging.getLogger()
+    level, zone = root.level, logs._zone
+    yield
+    # only newsradar's handler (the one with its Demote filter): pytest's own come and go with each phase
+    for handler in [h for h in root.handlers if any(isinstance(f, logs.Demote) for f in h.filters)]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+    logs._zone = zone
 
 
 @pytest.fixture
@@ -76,8 +142,23 @@ def store(request, tmp_path):
     admin.dispose()
 
 
+# Modules whose tests share a fixture that is expensive to build run on one xdist worker (`--dist loadgroup`),
+# which builds it once; every other test goes to whichever worker is free. xdist hands out the groups first
+# (largest first), so the minute-long ones do not start last.
+XDIST_GROUPS = {
+    "test_cli": "cli-world",  # `world`: two real `run --once` passes (module scope)
+    "test_report": "report-site",  # `filled`: a real `run --once` (session scope, one per worker) ...
+    "test_dashboard": "report-site",
+    "test_browser": "report-site",  # ... and a Chromium launched per module
+    "test_extract_wcxb": "wcxb",  # `results`: 700+ corpus pages scored (module scope)
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the xdist_group marks
 def pytest_collection_modifyitems(items):
     """Two tiers by folder: tests/unit runs in-process (fast), tests/e2e starts the real CLI or daemon."""
     for item in items:
         tier = "e2e" if "e2e" in item.path.parts else "unit"
         item.add_marker(getattr(pytest.mark, tier))
+        if group := XDIST_GROUPS.get(item.path.stem):
+            item.add_marker(pytest.mark.xdist_group(group))

@@ -1,5 +1,7 @@
-"""Every `newsradar` command and flag, run as the real CLI in a subprocess against real parts: the local news site,
-local HTTP/SMTP receivers, a closed port, SQLite in a temp dir.
+"""Every `newsradar` command and flag against real parts: the local news site, local HTTP/SMTP receivers, a closed
+port, SQLite in a temp dir. `run`, `extract`, `--version` and the daemon run as the real CLI in a subprocess; the
+commands that only read or change the store (`rules`, `outbox`, `status`, `items`, `notify`, `check`) are called
+in-process (tests.conftest.cli), except `status` beside a lock this process holds.
 
 One module-scoped world runs two `run --once` passes (the second after a syndicated copy appears) with one
 notifier on a closed port (`max_attempts: 1`: its alerts go dead) and one answering 429 + Retry-After 1 h (its
@@ -24,7 +26,7 @@ from types import SimpleNamespace
 import pytest
 
 from crawler.fetch.settings import VERSION
-from tests.conftest import ROOT, newsradar
+from tests.conftest import ROOT, cli, newsradar
 from tests.support.newssite import STORIES, article, publish_site, site_config, syndicate
 from tests.support.receivers import HTTPReceiver, Reply, free_port
 from tests.support.site import Site
@@ -99,14 +101,14 @@ def _copy(world, tmp_path: Path) -> Path:
 ], ids=["traditional-matches-simplified-watchlist", "traditional-matches-simplified-term", "none-veto",
         "missing-all-term", "no-term"])
 def test_rules_test_says_which_rule_matches_which_term_and_why_not(world, text, shown):
-    out = newsradar("rules", "test", "-c", str(world.config), text).stdout
+    out = cli("rules", "test", "-c", str(world.config), text).stdout
     for line in shown:
         assert line in out, out
     assert out.count("MATCH") == sum(s.startswith("MATCH") for s in shown), out
 
 
 def test_rules_test_json_reports_every_rule_in_config_order(world):
-    report = json.loads(newsradar("rules", "test", "--json", "-c", str(world.config), "no terms at all").stdout)
+    report = json.loads(cli("rules", "test", "--json", "-c", str(world.config), "no terms at all").stdout)
     assert [r["rule"] for r in report] == ["iflytek", "compute", "cambricon"]
     keys = {"rule", "matched", "any", "all", "missing", "none", "vetoed_by", "reason", "hits", "salience"}
     assert all(set(r) == keys and r["matched"] is False for r in report)
@@ -114,7 +116,7 @@ def test_rules_test_json_reports_every_rule_in_config_order(world):
 
 
 def test_rules_test_json_with_hits(world):
-    proc = newsradar("rules", "test", "--json", "-c", str(world.config), "iFlytek advertorial 國產算力", check=False)
+    proc = cli("rules", "test", "--json", "-c", str(world.config), "iFlytek advertorial 國產算力", check=False)
     assert proc.returncode == 0, proc.stderr[-500:]
     report = {r["rule"]: r for r in json.loads(proc.stdout)}
     assert report["iflytek"]["vetoed_by"] == "advertorial" and report["iflytek"]["matched"] is False
@@ -135,7 +137,7 @@ def test_rules_test_on_a_saved_page_or_url_matches_the_main_text_only(world, tmp
     (tmp_path / "iflytek.html").write_text(article(iflytek["title"], body, iflytek["published"]))
     target = {"URL": world.site.url(iflytek["path"]), "URL-404": world.site.url("/no/such/page.html")}.get(
         target, str(tmp_path / target))
-    proc = newsradar("rules", "test", "-c", str(world.config), target, check=False)
+    proc = cli("rules", "test", "-c", str(world.config), target, check=False)
     assert proc.returncode == code, proc.stderr
     assert {line.split()[1].rstrip(":") for line in proc.stdout.splitlines() if line.startswith("MATCH")} == matched
     if code:
@@ -154,7 +156,7 @@ def test_notify_test_sends_one_sample_and_never_prints_a_secret(tmp_path, smtp_s
   mail: {{url: "{smtp_server.url()}"}}
   down: {{url: "json://user:s3cretpw@127.0.0.1:{closed_port}/x"}}
 """)
-    proc = newsradar("notify", "test", name, "-c", str(config), check=False)
+    proc = cli("notify", "test", name, "-c", str(config), check=False)
     assert proc.returncode == code, proc.stdout + proc.stderr
     assert says in proc.stdout + proc.stderr
     assert "s3cretpw" not in proc.stdout + proc.stderr
@@ -167,7 +169,7 @@ def test_notify_test_sends_one_sample_and_never_prints_a_secret(tmp_path, smtp_s
 
 # -- outbox -------------------------------------------------------------------------------------------------------
 def test_outbox_lists_pending_and_dead_alerts_with_their_last_error(world):
-    rows = _json_lines(newsradar("outbox", "--json", "-c", str(world.config)).stdout)
+    rows = _json_lines(cli("outbox", "--json", "-c", str(world.config)).stdout)
     assert all({"id", "status", "notifier", "attempts", "last_error", "story"} <= set(r) for r in rows)
     dead = [r for r in rows if r["status"] == "dead"]
     pending = [r for r in rows if r["status"] == "pending"]
@@ -175,22 +177,22 @@ def test_outbox_lists_pending_and_dead_alerts_with_their_last_error(world):
     assert {r["notifier"] for r in dead} == {"dead-end"} and {r["notifier"] for r in pending} == {"busy"}
     assert all(r["attempts"] == 1 and "onnection" in r["last_error"] for r in dead), dead
     assert all(r["attempts"] == 1 and "429" in r["last_error"] and r["next_attempt"] for r in pending), pending
-    human = newsradar("outbox", "-c", str(world.config)).stdout.splitlines()
+    human = cli("outbox", "-c", str(world.config)).stdout.splitlines()
     assert len(human) == DEAD + PENDING
     for r in rows:
         line = next(line for line in human if line.startswith(f"nr-{r['id']} "))
         assert r["status"] in line and r["notifier"] in line and "attempts=1" in line and "last error:" in line
         assert r["story"] in line
-    assert newsradar("outbox", "--all", "--json", "-c", str(world.config)).stdout.count("\n") == DEAD + PENDING
+    assert cli("outbox", "--all", "--json", "-c", str(world.config)).stdout.count("\n") == DEAD + PENDING
 
 
 def test_outbox_retry_requeues_dead_or_chosen_alerts_and_the_next_pass_delivers_them_once(world, tmp_path,
                                                                                          http_receiver):
     config = _copy(world, tmp_path)
-    none = newsradar("outbox", "retry", "-c", str(config), check=False)
+    none = cli("outbox", "retry", "-c", str(config), check=False)
     assert none.returncode == 2 and "needs alert IDs or --dead" in none.stderr
-    assert newsradar("outbox", "retry", "--dead", "-c", str(config)).stdout.startswith(f"{DEAD} alerts queued again")
-    rows = _json_lines(newsradar("outbox", "--json", "-c", str(config)).stdout)
+    assert cli("outbox", "retry", "--dead", "-c", str(config)).stdout.startswith(f"{DEAD} alerts queued again")
+    rows = _json_lines(cli("outbox", "--json", "-c", str(config)).stdout)
     assert sum(r["status"] == "pending" and r["attempts"] == 0 for r in rows) == DEAD, "dead rows are pending again"
 
     live = f"127.0.0.1:{http_receiver.port}"
@@ -202,59 +204,59 @@ def test_outbox_retry_requeues_dead_or_chosen_alerts_and_the_next_pass_delivers_
     assert not [r for r in http_receiver.requests if r.path == "/busy"], "pending rows wait for their Retry-After"
 
     chosen = next(r for r in rows if r["notifier"] == "busy")
-    assert newsradar("outbox", "retry", str(chosen["id"]), "-c", str(config)).stdout.startswith("1 alerts queued")
+    assert cli("outbox", "retry", str(chosen["id"]), "-c", str(config)).stdout.startswith("1 alerts queued")
     newsradar("run", "--once", "-c", str(config))
     busy = [r.json["title"] for r in http_receiver.requests if r.path == "/busy"]
     assert busy == [chosen["story"]], "only the chosen alert went out"
     assert len([r for r in http_receiver.requests if r.path == "/dead"]) == DEAD, "nothing is delivered twice"
-    status = {r["id"]: r["status"] for r in _json_lines(newsradar("outbox", "--all", "--json", "-c", str(config)).stdout)}
+    status = {r["id"]: r["status"] for r in _json_lines(cli("outbox", "--all", "--json", "-c", str(config)).stdout)}
     assert list(status.values()).count("sent") == DEAD + 1 and status[chosen["id"]] == "sent"
 
 
 def test_outbox_retry_accepts_the_id_as_outbox_shows_it(world, tmp_path):
     config = _copy(world, tmp_path)
-    row = _json_lines(newsradar("outbox", "--json", "-c", str(config)).stdout)[0]
-    proc = newsradar("outbox", "retry", f"nr-{row['id']}", "-c", str(config), check=False)
+    row = _json_lines(cli("outbox", "--json", "-c", str(config)).stdout)[0]
+    proc = cli("outbox", "retry", f"nr-{row['id']}", "-c", str(config), check=False)
     assert proc.returncode == 0 and proc.stdout.startswith("1 alerts queued again"), proc.stderr
 
 
 def test_outbox_id_shows_that_alert_and_an_unknown_id_is_an_error(world):
-    row = _json_lines(newsradar("outbox", "--json", "-c", str(world.config)).stdout)[0]
+    row = _json_lines(cli("outbox", "--json", "-c", str(world.config)).stdout)[0]
     for given in (f"nr-{row['id']}", str(row["id"])):
-        shown = _json_lines(newsradar("outbox", given, "--json", "-c", str(world.config)).stdout)
+        shown = _json_lines(cli("outbox", given, "--json", "-c", str(world.config)).stdout)
         assert [r["id"] for r in shown] == [row["id"]]
-    human = newsradar("outbox", f"nr-{row['id']}", "-c", str(world.config)).stdout
+    human = cli("outbox", f"nr-{row['id']}", "-c", str(world.config)).stdout
     assert human.startswith(f"nr-{row['id']} ") and human.count("\n") == 1, human
-    missing = newsradar("outbox", "nr-999999", "-c", str(world.config), check=False)
+    missing = cli("outbox", "nr-999999", "-c", str(world.config), check=False)
     assert missing.returncode == 2 and "no alert nr-999999" in missing.stderr
-    bad = newsradar("outbox", "bogus", "-c", str(world.config), check=False)
+    bad = cli("outbox", "bogus", "-c", str(world.config), check=False)
     assert bad.returncode == 2 and bad.stderr.startswith("usage: newsradar outbox") and "'bogus'" in bad.stderr
 
 
 def test_outbox_retry_of_an_unknown_id_names_it_and_requeues_nothing(world, tmp_path):
     config = _copy(world, tmp_path)
-    dead = [r for r in _json_lines(newsradar("outbox", "--json", "-c", str(config)).stdout) if r["status"] == "dead"]
-    proc = newsradar("outbox", "retry", str(dead[0]["id"]), "nr-999999", "-c", str(config), check=False)
+    dead = [r for r in _json_lines(cli("outbox", "--json", "-c", str(config)).stdout) if r["status"] == "dead"]
+    proc = cli("outbox", "retry", str(dead[0]["id"]), "nr-999999", "-c", str(config), check=False)
     assert proc.returncode == 2 and "no alert nr-999999 in the outbox" in proc.stderr, proc.stderr
-    after = {r["id"]: r["status"] for r in _json_lines(newsradar("outbox", "--json", "-c", str(config)).stdout)}
+    after = {r["id"]: r["status"] for r in _json_lines(cli("outbox", "--json", "-c", str(config)).stdout)}
     assert after[dead[0]["id"]] == "dead", "all or nothing: the known id was not queued either"
 
 
 # -- status (source health after daemon polls: see the metrics test) ---------------------------------------------
 def test_status_shows_rule_alerts_today_and_outbox_counts(world):
-    report = json.loads(newsradar("status", "--json", "-c", str(world.config)).stdout)
+    report = json.loads(cli("status", "--json", "-c", str(world.config)).stdout)
     assert [s["name"] for s in report["sources"]] == ["deep-feed", "markets", "news-sitemap", "broken"]
     assert report["sources"][0]["schedule"] == "every 5m" and report["sources"][0]["type"] == "feed"
     assert {r["name"]: r["alerts_today"] for r in report["rules"]} == {"iflytek": 4, "compute": 2, "cambricon": 1}
     assert report["rules"][0]["notify"] == ["dead-end"]
     assert report["outbox"] == {"pending": PENDING, "sending": 0, "sent": 0, "dead": DEAD}
-    out = newsradar("status", "-c", str(world.config), env={"COLUMNS": "250"}).stdout
+    out = cli("status", "-c", str(world.config), env={"COLUMNS": "250"}).stdout
     assert "sources" in out and "rules" in out and "alerts today" in out and all(name in out for name in SOURCES)
     assert f"outbox: {PENDING} pending, 0 sending, 0 sent, {DEAD} dead" in out
 
 
 def test_status_fits_80_columns_when_piped_and_shows_the_reason_and_the_daemon(world):
-    out = newsradar("status", "-c", str(world.config), env={"COLUMNS": ""}).stdout
+    out = cli("status", "-c", str(world.config), env={"COLUMNS": ""}).stdout
     lines = out.splitlines()
     assert max(len(line) for line in lines) <= 80, out
     assert lines[0].startswith("daemon: not running on this store"), out
@@ -267,9 +269,9 @@ def test_status_fits_80_columns_when_piped_and_shows_the_reason_and_the_daemon(w
     rows = [line for line in lines if line.split()[:1] in [[n] for n in SOURCES]]
     assert len(rows) == len(SOURCES) and all(line[column:].split()[0] == "-" for line in rows), \
         "no next run without a daemon"
-    wide = newsradar("status", "--wide", "-c", str(world.config), env={"COLUMNS": ""}).stdout
+    wide = cli("status", "--wide", "-c", str(world.config), env={"COLUMNS": ""}).stdout
     assert "schedule" in wide and "silent after" in wide and world.site.url("/500.xml") in wide
-    report = json.loads(newsradar("status", "--json", "-c", str(world.config)).stdout)
+    report = json.loads(cli("status", "--json", "-c", str(world.config)).stdout)
     assert report["daemon"] == {"running": False, "pid": None, "since": None}
     assert all(s["next_run"] is None for s in report["sources"])
 
@@ -294,7 +296,7 @@ def test_status_says_a_daemon_runs_on_this_store_and_since_when(world, tmp_path)
 
 
 def test_status_after_run_once_shows_source_health(world):
-    sources = {s["name"]: s for s in json.loads(newsradar("status", "--json", "-c", str(world.config)).stdout)["sources"]}
+    sources = {s["name"]: s for s in json.loads(cli("status", "--json", "-c", str(world.config)).stdout)["sources"]}
     assert all(s["last_poll"] and s["health"] == "ok" for s in sources.values()), sources
     assert sum(s["stories"] for s in sources.values()) == len(STORIES) + 1, "six stories and the syndicated copy"
     assert sources["broken"]["failures"] == 2 and "500" in sources["broken"]["last_error"]
@@ -324,7 +326,7 @@ def test_log_format_json_poll_object_has_the_status(world):
 # -- items --------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("args, count", [((), len(STORIES)), (("--limit", "2"), 2), (("--duplicates",), len(STORIES) + 1)])
 def test_items_human_output_limit_and_duplicates(world, args, count):
-    header, *lines = newsradar("items", "-c", str(world.config), *args).stdout.splitlines()
+    header, *lines = cli("items", "-c", str(world.config), *args).stdout.splitlines()
     assert header.split() == ["published", "(UTC)", "source", "title", "url", "[rules]"], header
     assert len(lines) == count, lines
     if args == ("--limit", "2"):  # newest first, in `timezone`
@@ -406,12 +408,12 @@ sources:
         if d.poll() is None:
             d.kill()
             d.wait(10)
-    sources = {s["name"]: s for s in json.loads(newsradar("status", "--json", "-c", str(config)).stdout)["sources"]}
+    sources = {s["name"]: s for s in json.loads(cli("status", "--json", "-c", str(config)).stdout)["sources"]}
     markets, broken = sources["markets"], sources["broken"]
     assert markets["health"] == "ok" and markets["last_poll"] and markets["stories"] == 1 and not markets["last_error"]
     assert broken["failures"] >= 1 and "500" in broken["last_error"] and broken["stories"] == 0
     assert broken["last_success"] is None and broken["last_poll"] and broken["schedule"] == "every 1s"
-    out = newsradar("status", "-c", str(config), env={"COLUMNS": "250"}).stdout
+    out = cli("status", "-c", str(config), env={"COLUMNS": "250"}).stdout
     assert "sources" in out and "rules" in out and "last error" in out
     assert "500" in next(line for line in out.splitlines() if "broken" in line), out
 
@@ -461,7 +463,7 @@ def test_light_commands_import_only_what_they_use(tmp_path):
 def test_check_names_an_unset_environment_variable(tmp_path, env, code):
     config = tmp_path / "config.yaml"
     config.write_text("sources:\n  - name: s\n    type: feed\n    url: https://${NR_TEST_FEED_HOST}/rss\n")
-    proc = newsradar("check", "-c", str(config), env=env, check=False)
+    proc = cli("check", "-c", str(config), env=env, check=False)
     assert proc.returncode == code, proc.stderr
     if code:
         assert "config.yaml:4: environment variable NR_TEST_FEED_HOST is not set" in proc.stderr

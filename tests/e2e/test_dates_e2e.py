@@ -10,7 +10,7 @@ import re
 import time
 from email.utils import formatdate
 
-from tests.conftest import items, newsradar
+from tests.conftest import cli, items, newsradar
 from tests.support.newssite import article
 from tests.unit.test_dates import seed_page
 
@@ -74,11 +74,11 @@ def test_seed_alerts_and_an_old_story_says_why_it_did_not(site, http_receiver, t
     assert old["not_alerted"] == "older than max_age 2d: published 2023-01-01 (jsonld)"
     assert old["rules"] == [{"rule": "iflytek", "terms": ["iFlytek"]}]
 
-    told = newsradar("rules", "test", site.url("/news/old") + "?utm_source=x", "-c", str(config)).stdout
+    told = cli("rules", "test", site.url("/news/old") + "?utm_source=x", "-c", str(config)).stdout
     assert "published 2023-01-01T08:00:00+00:00 (jsonld)" in told
     assert "not alerted: older than max_age 2d: published 2023-01-01 (jsonld)" in told
     assert re.search(r"MATCH iflytek: matched; not alerted: older than max_age 2d", told), told
-    as_json = json.loads(newsradar("rules", "test", "--json", site.url("/news/seed"), "-c", str(config)).stdout)
+    as_json = json.loads(cli("rules", "test", "--json", site.url("/news/seed"), "-c", str(config)).stdout)
     assert as_json[0]["stored"]["alerted"] is True and as_json[0]["stored"]["not_alerted"] is None
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from crawler.fetch.addresses import host_refusal, literal_address, refusal
 from crawler.store.database import FailedUrl, Store
-from tests.conftest import ROOT, items, newsradar
+from tests.conftest import ROOT, cli, items, newsradar
 from tests.support.newssite import article
 from tests.support.site import Site
 
@@ -118,7 +118,7 @@ def test_a_source_on_a_loopback_address_is_refused_without_the_opt_in_and_nothin
     assert "127.0.0.1 is a loopback address" in proc.stderr and "allow_private" in proc.stderr, proc.stderr
     assert "(localhost resolves to 127.0.0.1): 127.0.0.1 is a loopback address" in proc.stderr, proc.stderr
     assert not site.hits, f"requests were sent: {dict(site.hits)}"
-    assert "127.0.0.1 is a loopback address" in newsradar("status", "--json", "-c", str(config)).stdout
+    assert "127.0.0.1 is a loopback address" in cli("status", "--json", "-c", str(config)).stdout
 
 
 @pytest.fixture

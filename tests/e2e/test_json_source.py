@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import items, newsradar
+from tests.conftest import cli, items, newsradar
 from tests.support.exchanges import exchanges  # noqa: F401  (fixture)
 
 
@@ -135,7 +135,7 @@ def test_post_form_and_json_body_and_jsonp(exchanges, tmp_path):
 def test_check_validates_jmespath_and_required_keys(tmp_path, source, message):
     config = tmp_path / "config.yaml"
     config.write_text(f"sources:\n  - name: bad\n    type: json\n    url: https://example.com/api\n    {source}\n")
-    proc = newsradar("check", "-c", str(config), check=False)
+    proc = cli("check", "-c", str(config), check=False)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
     assert "config.yaml:" in proc.stderr
 
@@ -144,14 +144,14 @@ def test_check_wants_a_contact_for_edgar_and_real_tickers(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("sources:\n  - name: sec\n    type: edgar\n  - name: c\n    type: cninfo\n"
                       "    tickers: [abc.XY, '002230']\nrules:\n  - name: r\n    tickers: [bogus!]\n    sources: [cninfo]\n")
-    proc = newsradar("check", "-c", str(config), check=False)
+    proc = cli("check", "-c", str(config), check=False)
     assert proc.returncode == 2
     assert "config.yaml:2: source 'sec': type edgar needs 'contact'" in proc.stderr, proc.stderr
     assert "config.yaml:6: source 'c': 'abc.XY' is not a ticker of cninfo" in proc.stderr
     assert "'bogus!' is not a ticker" in proc.stderr
     assert "rule 'r' names unknown source 'cninfo'" in proc.stderr
     config.write_text("sources:\n  - name: c\n    type: cninfo\n    tickers: [002230]\n")
-    proc = newsradar("check", "-c", str(config), check=False)
+    proc = cli("check", "-c", str(config), check=False)
     assert "config.yaml:4: sources[0].tickers: ticker 1176 is a number to YAML" in proc.stderr, proc.stderr
 
 
@@ -165,14 +165,14 @@ def test_the_readme_examples_pass_check(tmp_path):
         (block,) = [b for b in blocks if kind in b and "sources:" in b and "cnbc" not in b]
         config = tmp_path / "config.yaml"
         config.write_text(block + "notifiers:\n  desk-mail:\n    url: console://\n")
-        newsradar("check", "-c", str(config))
+        cli("check", "-c", str(config))
 
 
 def test_check_names_keys_that_do_not_apply_to_the_type(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("sources:\n  - name: f\n    type: feed\n    url: https://example.com/rss\n    items: data\n"
                       "    tickers: [AAPL]\n  - name: c\n    type: cninfo\n    time_format: epoch_ms\n")
-    proc = newsradar("check", "-c", str(config), check=False)
+    proc = cli("check", "-c", str(config), check=False)
     assert proc.returncode == 2
     assert "config.yaml:5: source 'f': 'items' applies to type json only" in proc.stderr, proc.stderr
     assert "config.yaml:6: source 'f': 'tickers' applies to the presets" in proc.stderr

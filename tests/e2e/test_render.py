@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import items, newsradar
+from tests.conftest import cli, items, newsradar
 from tests.support import jssite
 
 
@@ -79,10 +79,10 @@ def test_check_names_what_a_rendering_source_needs(tmp_path):
     urls = {"listing": "https://example.com/markets/"}
     no_wait = _write(tmp_path, jssite.config(urls, "sqlite:///store.db", render="true").replace(
         f'    wait_for: "{jssite.WAIT_FOR}"\n', ""))
-    proc = newsradar("check", "-c", str(no_wait), check=False)
+    proc = cli("check", "-c", str(no_wait), check=False)
     assert proc.returncode == 2 and "config.yaml:12: source 'rendered': render needs wait_for" in proc.stderr, proc.stderr
     config = _write(tmp_path, jssite.config(urls, "sqlite:///store.db", render="true"))
-    proc = newsradar("check", "-c", str(config), check=False, env={"PATH": str(tmp_path)})  # no chromium on PATH
+    proc = cli("check", "-c", str(config), check=False, env={"PATH": str(tmp_path)})  # no chromium on PATH
     assert proc.returncode == 2 and "config.yaml:12:" in proc.stderr and "apt-get install chromium" in proc.stderr, \
         proc.stderr
 

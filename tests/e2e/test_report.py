@@ -9,25 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli.main import main
+from tests.conftest import cli as run_cli
 from tests.support.reportsite import HOSTILE, NOW
 
 
-class Result:
-    def __init__(self, code: int, out: str, err: str):
-        self.returncode, self.stdout, self.stderr = code, out, err
-
-
 @pytest.fixture
-def cli(capsys):
+def cli():
     """The real `newsradar` entry point, in process (the report needs no reactor; a subprocess costs seconds)."""
-    def run(*args: str, check: bool = True) -> Result:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        if check:
-            assert code == 0, captured.err
-        return Result(code, captured.out, captured.err)
-    return run
+    return run_cli
 
 
 def report_json(cli, filled, *extra: str) -> dict:

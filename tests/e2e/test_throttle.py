@@ -11,7 +11,7 @@ import pytest
 from crawler.run.health import assess
 from crawler.store.database import SourceHealth
 from crawler.fetch.throttle import MAX_PAUSE, HostPauses, retry_after
-from tests.conftest import items, newsradar
+from tests.conftest import cli, items, newsradar
 from tests.support.newssite import article
 from tests.support.site import Site
 from tests.e2e.test_daemon import daemon_factory, wait_for  # noqa: F401  (fixture)
@@ -66,7 +66,7 @@ sources:
     assert d.stop() == 0
     assert site.hits["/rss.xml"] == 1, f"{site.hits['/rss.xml']} requests: the pause was not kept across polls"
     assert "status=error" not in d.text()
-    status = json.loads(newsradar("status", "--json", "-c", str(config)).stdout)
+    status = json.loads(cli("status", "--json", "-c", str(config)).stdout)
     busy = status["sources"][0]
     assert busy["health"] == "throttled" and busy["failures"] == 0, busy
     assert "Retry-After" in busy["last_error"]

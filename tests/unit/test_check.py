@@ -1,5 +1,6 @@
-"""`newsradar check` catches configs that cannot work, through the real console script: file:line errors (exit
-2), warnings for a config that would do nothing, and `--connect` for a database that cannot be reached."""
+"""`newsradar check` catches configs that cannot work, through the CLI's entry point (in-process): file:line
+errors (exit 2), warnings for a config that would do nothing, and `--connect` for a database that cannot be
+reached."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import newsradar
+from tests.conftest import cli
 
 SOURCE = "sources:\n  - name: s\n    type: feed\n    url: https://example.com/rss\n"
 RULE = "rules:\n  - name: r\n    any: [iFlytek]\n"
@@ -16,7 +17,7 @@ RULE = "rules:\n  - name: r\n    any: [iFlytek]\n"
 def _check(tmp_path: Path, text: str, *extra: str):
     path = tmp_path / "config.yaml"
     path.write_text(text)
-    return path, newsradar("check", *extra, "-c", str(path), check=False)
+    return path, cli("check", *extra, "-c", str(path), check=False)
 
 
 @pytest.mark.parametrize("text, line, says", [

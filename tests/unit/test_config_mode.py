@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.config.model import ConfigError, load_config
-from tests.conftest import newsradar
+from tests.conftest import cli
 
 CONFIG = """notifiers:
   desk:
@@ -19,7 +19,7 @@ def test_a_config_writable_by_group_or_others_is_refused_with_a_clear_message(tm
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG)
     path.chmod(mode)
-    run = newsradar("check", "-c", str(path), check=False)
+    run = cli("check", "-c", str(path), check=False)
     assert run.returncode == 2
     assert f"mode {mode:04o}" in run.stderr and "chmod go-w" in run.stderr, run.stderr
     assert "--allow-insecure-config" in run.stderr and "NEWSRADAR_ALLOW_INSECURE_CONFIG=1" in run.stderr
@@ -29,9 +29,9 @@ def test_the_flag_or_the_environment_switch_overrides(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG)
     path.chmod(0o666)
-    assert newsradar("check", "--allow-insecure-config", "-c", str(path)).returncode == 0
-    assert newsradar("check", "-c", str(path), env={"NEWSRADAR_ALLOW_INSECURE_CONFIG": "1"}).returncode == 0
-    assert newsradar("check", "-c", str(path), env={"NEWSRADAR_ALLOW_INSECURE_CONFIG": "0"},
+    assert cli("check", "--allow-insecure-config", "-c", str(path)).returncode == 0
+    assert cli("check", "-c", str(path), env={"NEWSRADAR_ALLOW_INSECURE_CONFIG": "1"}).returncode == 0
+    assert cli("check", "-c", str(path), env={"NEWSRADAR_ALLOW_INSECURE_CONFIG": "0"},
                      check=False).returncode == 2
 
 
