@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.newssite import article  # noqa: E402
+from tests.support.newssite import article, distinct_lead  # noqa: E402
 from tests.support.receivers import HTTPReceiver  # noqa: E402
 from tests.support.site import Site  # noqa: E402
 
@@ -87,8 +87,9 @@ notifiers:
             fault = FAULTS[r % len(FAULTS)]
             for i in range(12 if fault == "mid-digest" else 2):  # > 10 at once goes out as one digest
                 path = f"/wire/{r}-{i}.html"
-                body = [f"Round {r} item {i}: iFlytek news number {r * 100 + i}, a paragraph long enough to be main "
-                        f"text, with details {'x' * (r % 7)} that make each story distinct {r}-{i}."] * 3
+                body = [distinct_lead(path)] + [f"Round {r} item {i}: iFlytek news number {r * 100 + i}, a paragraph "
+                                                f"long enough to be main text, with details {'x' * (r % 7)} that make "
+                                                f"each story distinct {r}-{i}."] * 3
                 site.add(path, article(f"iFlytek update {r}-{i}", body, recent, lang="en"))
                 published.append(site.url(path))
             links = "".join(f'<a class="headline" href="{u}">x</a>' for u in published[-30:])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, items, newsradar
-from tests.support.newssite import article
+from tests.support.newssite import article, distinct_lead
 
 BODY = "{} said its domestic computing power cluster is now training large models, a paragraph long enough to be main text."
 
@@ -58,7 +58,7 @@ def _listing(site, paths: list[str]) -> None:
 
 def _story(site, path: str, title: str, who: str = "iFlytek") -> str:
     recent = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - 600))
-    site.add(path, article(title, [BODY.format(who)] * 3, recent, lang="en"))
+    site.add(path, article(title, [distinct_lead(path), *[BODY.format(who)] * 3], recent, lang="en"))
     return path
 
 

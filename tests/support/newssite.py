@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import random
 
 from tests.support.site import Site
 
@@ -68,6 +69,17 @@ STORIES = {
     "gone": dict(path="/news/gone.html", title="Feed-only story whose page is gone",
                  published="2025-06-10T07:00:00+00:00", lang=None, fragment="Only the feed summary survives & it mentions"),
 }
+
+
+_LEAD_WORDS = ("harbour", "copper", "tariff", "reservoir", "satellite", "orchard", "freight", "ledger", "turbine",
+               "vaccine", "estuary", "bond", "lithium", "railway", "drought", "auction", "patent", "glacier")
+
+
+def distinct_lead(seed: str) -> str:
+    """A first paragraph no other story shares (words drawn from `seed`): tests whose stories must stay separate
+    events (and not one event thread, issue 13) open with it, as real different stories would."""
+    rng = random.Random(seed)
+    return " ".join(f"{rng.choice(_LEAD_WORDS)}{rng.randrange(10_000)}" for _ in range(40)) + "."
 
 
 def article(title: str, body: list[str], published: str, site_name: str = "Deep News", charset: str = "utf-8",
