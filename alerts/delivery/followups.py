@@ -4,8 +4,8 @@ Per (thread, notifier, target) the later stories collect in ONE pending `followu
 Reuters, 新浪财经, ..."), due `threads.followup` (default 1 h) after that target's last message about the thread
 (its alert, or its previous follow-up), so a thread costs a notifier at most one message per `followup`. A story
 arriving while the follow-up is pending is added to it; once it has gone, the next one starts a new row. With
-`followup: off` nothing is queued: the story is stored in its thread (`items` shows it) and says why it did not
-alert. Rows are written in the story's transaction and then delivered like operator notices
+`followup: off` nothing is queued here: a notifier with a `digest` lists the story in its next digest
+(alerts.delivery.outbox.planner), the others hear nothing more, and the story says why it did not alert. Rows are written in the story's transaction and then delivered like operator notices
 (alerts.delivery.outbox): retried, never held by quiet hours or digests.
 """
 

@@ -84,12 +84,17 @@ def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow
             notifier = config.notifiers.get(name)
             if notifier is None:
                 continue
+            listed = False
             if thread is not None and name in thread.notified:  # the event already alerted there
-                followed.append(name)
                 if config.threads.followup is not None:
+                    followed.append(name)
                     rows += follow_up(ctx.session, story, name, len(notifier.url), thread, config.threads.followup,
                                       [m.rule for m in routed], current)
-                continue
+                    continue
+                if not notifier.digest:
+                    followed.append(name)
+                    continue
+                listed = True  # `followup: off`: a digest notifier lists it in its next digest, never on its own
             hits = routed[0].hits
             # The snippet shows the story: the first hit in the main text, the title's only if the text has none.
             first = next((h for h in hits if h.field == "text"), hits[0] if hits else None)
@@ -101,7 +106,7 @@ def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow
                 rows.append(Outbox(
                     story_id=story.id, kind="alert", notifier=name, target=target,
                     rules=[m.rule for m in routed], snippet=snip,
-                    urgent=any(m.urgent for m in routed), status="pending",
+                    urgent=any(m.urgent for m in routed) and not listed, status="pending",
                     next_attempt=current, created=current, attempts=0,
                 ))
         if followed:

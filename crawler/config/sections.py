@@ -102,4 +102,4 @@ class Threads(StrictModel):
     followup: Annotated[timedelta | None, BeforeValidator(_off_or_duration)] = Field(
         timedelta(hours=1), description="later stories of an alerted thread go out as one short follow-up per "
                                         "thread and notifier at most this often (\"+3 more sources: ...\"); `off`: "
-                                        "none (they are listed by `items` and in the thread's size)")
+                                        "none (a notifier with a `digest` lists them in its next digest)")

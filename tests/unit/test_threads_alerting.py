@@ -154,3 +154,25 @@ def test_six_threads_in_twenty_minutes_are_one_burst_alert_even_across_a_restart
         _event(world, i, 120 + i)
     assert len(world.rows("burst")) == 2
     world.store.close()
+
+
+def test_follow_ups_off_lists_later_stories_in_a_digest_notifier_s_next_digest(tmp_path, http_receiver, store):
+    text = f"""store: sqlite:///{tmp_path / 's.db'}
+threads: {{followup: off}}
+rules:
+  - name: iflytek
+    any: [iFlytek]
+    notify: [desk, daily]
+notifiers:
+  desk:
+    url: "json://127.0.0.1:{http_receiver.port}/desk"
+  daily:
+    url: "json://127.0.0.1:{http_receiver.port}/daily"
+    digest: 1h
+"""
+    world = World(parse_config(text, tmp_path / "config.yaml", {}), store)
+    world.add("wire", TITLE, "a")
+    later = world.add("paper", TITLE + " - Paper", "b", at=timedelta(minutes=5))
+    rows = [r for r in world.rows("alert") if r.story_id == later.story_id]
+    assert [(r.notifier, r.urgent) for r in rows] == [("daily", False)], "only the digest notifier lists it"
+    assert "already alerted to desk" in world.story(later.story_id).not_alerted
