@@ -45,8 +45,7 @@ slack.j2 is CommonMark and scraped text is backslash-escaped for it.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from html import escape as html_escape
 from pathlib import Path
@@ -59,6 +58,8 @@ from apprise.manager_plugins import NotificationManager
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
+from alerts.render.message import Alert, Message, Snippet  # noqa: F401  (re-exported)
+from alerts.render.safety import HOSTILE, find_leak
 from alerts.render.escape import (
     ESCAPERS,
     INVISIBLE,
@@ -73,38 +74,6 @@ from alerts.render.escape import (
 MAIL_MARK_OPEN = '<mark><span style="display:none">«</span>'
 MAIL_MARK_CLOSE = '<span style="display:none">»</span></mark>'
 BUILTIN_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-
-
-@dataclass(frozen=True)
-class Snippet:
-    before: str
-    match: str
-    after: str
-
-
-@dataclass(frozen=True)
-class Alert:
-    id: str
-    title: str
-    url: str
-    source: str
-    published: datetime | None  # aware (the store's UTC)
-    published_is_first_seen: bool
-    matches: tuple[tuple[str, tuple[str, ...]], ...]
-    snippet: Snippet | None
-    urgent: bool = False
-    tickers: tuple[str, ...] = ()
-    company: str | None = None
-    category: str | None = None
-    doc_url: str | None = None
-    also_reported_by: tuple[str, ...] = ()  # the other sources of the story's event thread
-
-
-@dataclass(frozen=True)
-class Message:
-    title: str
-    body: str
-    body_format: str
 
 
 class TemplateProblem(ValueError):
@@ -232,7 +201,7 @@ class Renderer:
             for msg in messages:
                 # Plain titles (mail subject, Slack title) are escaped by apprise.
                 shown = msg.body + ("\n" + msg.title if spec.title_mode else "")
-                leak = find_leak(channel, shown)
+                leak = find_leak(_CHANNELS[channel].mode, shown)
                 if leak:
                     raise TemplateProblem(
                         f"{self._where_safe(spec.mode, name)}: hostile sample text reached the "
@@ -390,39 +359,3 @@ class Renderer:
                     line = str(tb.tb_lineno)
                 tb = tb.tb_next
             raise TemplateProblem(f"{tpl.filename}, line {line}: {type(e).__name__}: {e}") from e
-
-
-# ---------------------------------------------------------------- hostile
-HOSTILE = Alert(
-    id="nr-0-check",
-    title="<!channel> <!here> <@U123> <#C123> <http://evil.example|bank.com> "
-          "<script>alert(1)</script> @everyone *bold* _x_ [a](http://evil.example)\r\nBcc: x@y.z",
-    url="https://news.example.com/story?a=1&b=(2)",
-    source="<b>src</b> @here",
-    published=datetime(2024, 1, 2, 3, 4, tzinfo=timezone.utc),
-    published_is_first_seen=True,
-    matches=(("rule <!here>", ("term*", "<@U9>")),),
-    snippet=Snippet("before <!everyone> ", "<@U123>", " after <http://evil.example|bank.com> @everyone"),
-    urgent=True,
-    tickers=("<@U123>",),
-    company="<b>src</b> <!channel>",
-    category="<!here>",
-    doc_url="http://evil.example/<!everyone>.pdf",
-    also_reported_by=("<b>src</b> @here", "<!channel>"),
-)
-# Markers of the sample's hostile text, live when not backslash-escaped; a
-# template's own markup (even a raw "<url|label>") is not flagged.
-_LIVE_MD = re.compile(r"(?:^|[^\\])(?:\\\\)*(<!channel|<!here|<!everyone|<@U|<#C|<http://evil|<script"
-                      r"|<b>src|\]\(http://evil)|@everyone|@here|@channel")
-_LEAKS = {
-    "html": re.compile(r"<script|<b>src|<!here>|<!channel>|<!everyone>|<@U|<http://evil"),
-    "slack": _LIVE_MD,
-    "markdown": _LIVE_MD,
-    "text": re.compile(r"@everyone|@here|@channel"),
-}
-
-
-def find_leak(channel: str, rendered: str) -> str | None:
-    """The first hostile marker that is still live in ``rendered``, if any."""
-    m = _LEAKS[_CHANNELS[channel].mode].search(rendered)
-    return (m.groups() and m.group(1) or m.group(0)) if m else None

@@ -34,7 +34,6 @@ from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 import py3langid  # its model loads on first use (classify), not on import: only pages that need it pay
-import trafilatura
 from lxml.etree import ParserError
 from lxml.html import HTMLParser, document_fromstring
 from trafilatura.settings import use_config
