@@ -16,22 +16,22 @@ This module knows nothing of Scrapy, rules or notifiers: callers pass plain reco
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.dedupe import fingerprint
-from crawler.dedupe.urls import canonical_url
 from crawler.items import NewStory
 from crawler.store import threads
 from crawler.store.migrate import upgrade
+from crawler.store.reads import StoreReads
 from crawler.store.threads import ThreadInfo
 from crawler.store.tables import (  # re-exported: callers import the tables from here
     Base,
@@ -108,7 +108,7 @@ class Sessions:
         return self._write.begin()
 
 
-class Store:
+class Store(StoreReads):
     def __init__(self, url: str, *, create: bool = True, busy_timeout: float = BUSY_TIMEOUT):
         try:
             # pre-ping: a daemon's PostgreSQL connections outlive server restarts; SQLite has nothing to ping
@@ -271,16 +271,6 @@ class Store:
                     return found
         return None
 
-    def stories(self, limit: int | None = 50, duplicates: bool = False) -> list[Story]:
-        """Newest first (by publication time, then first seen)."""
-        q = select(Story).order_by(Story.published.desc(), Story.id.desc())
-        if not duplicates:
-            q = q.where(Story.duplicate_of.is_(None))
-        if limit:
-            q = q.limit(limit)
-        with self.session() as s:
-            return list(s.scalars(q))
-
     def update_health(self, source: str, update: Callable[[SourceHealth], Any],
                       notices: Callable[[Any], list[Outbox]] | None = None) -> Any:
         """Apply `update` to the source's health record in one transaction and return what it returns. When that
@@ -298,20 +288,6 @@ class Store:
         with self.session() as s:
             return {h.source: h for h in s.scalars(select(SourceHealth))}
 
-    def matches_for(self, story_ids: Sequence[int]) -> dict[int, list[Match]]:
-        out: dict[int, list[Match]] = {}
-        if not story_ids:
-            return out
-        with self.session() as s:
-            for m in s.scalars(select(Match).where(Match.story_id.in_(list(story_ids)))):
-                out.setdefault(m.story_id, []).append(m)
-        return out
-
-    def thread_sizes(self, thread_ids: set[int]) -> dict[int, int]:
-        """Originals per event thread (crawler.store.threads)."""
-        with self.session() as s:
-            return threads.sizes(s, thread_ids)
-
     def shift_retry_times(self, delta: timedelta) -> int:
         """After the wall clock stepped by `delta`: alert retries and failed articles' next tries move with it,
         so they stay due after the same real time (crawler.run.steady). Digest and quiet-hour holds are local-time
@@ -325,61 +301,6 @@ class Store:
                 failed.next_try += delta
                 moved += 1
         return moved
-
-    def outbox_counts(self) -> dict[str, int]:
-        with self.session() as s:
-            return dict(s.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
-
-    # -- what the CLI reads and replays (`outbox`, `status`, `rules test URL`) -----------------------------------
-    def outbox_rows(self, ids: Sequence[int] = (), *, include_sent: bool = False,
-                    limit: int = 500) -> list[tuple[Outbox, str | None]]:
-        """Outbox rows with their story's title (an operator notice: its own title), newest first: those named by
-        `ids`, else every row not yet sent (every row with `include_sent`)."""
-        q = select(Outbox, Story.title).outerjoin(Story, Story.id == Outbox.story_id).order_by(Outbox.id.desc())
-        if ids:
-            q = q.where(Outbox.id.in_(ids))
-        elif not include_sent:
-            q = q.where(Outbox.status != "sent")
-        with self.session() as s:
-            return [(row, title if row.story_id is not None else (row.payload or {}).get("title"))
-                    for row, title in s.execute(q.limit(limit))]
-
-    def requeue(self, ids: Sequence[int] = (), *, dead: bool = False,
-                now: datetime | None = None) -> tuple[int, list[int]]:
-        """Queue alerts again as new (attempts, age and the dead report reset): every dead row with `dead`, else
-        the rows named by `ids`, all or none. Returns (rows queued, ids not in the outbox)."""
-        now = now or utcnow()
-        with self.session.begin() as s:
-            if not dead:
-                known = set(s.scalars(select(Outbox.id).where(Outbox.id.in_(ids))))
-                unknown = [i for i in dict.fromkeys(ids) if i not in known]
-                if unknown:
-                    return 0, unknown
-            q = update(Outbox).where(Outbox.status == "dead" if dead else Outbox.id.in_(ids))
-            result = s.execute(q.values(status="pending", attempts=0, next_attempt=now, created=now, reported=False))
-            return result.rowcount or 0, []
-
-    def outbox_for_story(self, story_id: int) -> list[Outbox]:
-        """The alert rows of a story (one per notifier target), oldest first."""
-        with self.session() as s:
-            return list(s.scalars(select(Outbox).where(Outbox.story_id == story_id).order_by(Outbox.id)))
-
-    def alerted_by_rule(self, since: datetime) -> dict[str, int]:
-        """Stories first seen since `since` that were alerted, counted per rule."""
-        with self.session() as s:
-            return dict(s.execute(
-                select(Match.rule, func.count()).join(Story, Story.id == Match.story_id)
-                .where(Match.alerted.is_(True), Story.first_seen >= since).group_by(Match.rule)).all())
-
-    def story_for_url(self, url: str) -> tuple[Story, dict[str, bool]] | None:
-        """The story seen under `url` (compared canonically, over every URL it was seen under) and, per rule it
-        matched when stored, whether that rule was alerted; None when the store has no such story."""
-        with self.session() as s:
-            story_id = s.scalar(select(StoryUrl.story_id).where(StoryUrl.url == canonical_url(url)))
-            story = s.get(Story, story_id) if story_id is not None else None
-            if story is None:
-                return None
-            return story, {m.rule: m.alerted for m in s.scalars(select(Match).where(Match.story_id == story.id))}
 
 
 def _masked(url: str) -> str:
