@@ -8,7 +8,8 @@ the dashboard all render this dict, so every format shows the same numbers.
 - Per watchlist: the stories with a rule match whose matched terms include a term of that watchlist. Per rule:
   the stories that rule matched. Buckets are calendar days and clock hours in the config's `timezone`.
 - Baseline: the mean per bucket over the period (mentions / number of days, or hours); the charts mark it.
-- Top stories: most copies first (a syndicated story is a bigger story), then most matched terms, then newest.
+- Top stories: one per event thread (its first story in the period, with the other sources of the thread as
+  `also`), biggest first (the thread's stories plus their syndicated copies), then most matched terms, then newest.
 - Alerts: outbox rows (alerts, not operator notices) sent within the period per notifier (`outbox.sent_at`, indexed here), with the current
   pending and dead counts beside them.
 """
@@ -72,7 +73,8 @@ def build_report(store: Store, config: Config, *, now: datetime | None = None, s
 
     with store.session() as s:
         rows = s.execute(
-            select(Story.id, Story.published, Story.source, Story.title, Story.url, Match.rule, Match.terms)
+            select(Story.id, Story.published, Story.source, Story.title, Story.url, Story.thread_id, Match.rule,
+                   Match.terms)
             .join(Match, Match.story_id == Story.id)
             .where(Story.published >= start, Story.published < end, Story.duplicate_of.is_(None))
         ).all()
@@ -101,7 +103,8 @@ def build_report(store: Store, config: Config, *, now: datetime | None = None, s
             local = _local(r.published, tz)
             st = stories[r.id] = {"id": r.id, "title": r.title, "url": r.url, "source": r.source,
                                   "published": local.isoformat(), "_day": local.strftime("%Y-%m-%d"),
-                                  "_hour": local.strftime("%Y-%m-%dT%H:00"), "rules": {}, "copies": copies.get(r.id, 0)}
+                                  "_hour": local.strftime("%Y-%m-%dT%H:00"), "rules": {}, "copies": copies.get(r.id, 0),
+                                  "_thread": r.thread_id or r.id}
         st["rules"][r.rule] = list(r.terms or [])
         by_rule[r.rule].add(r.id)
         for name, terms in wl_terms.items():
@@ -111,8 +114,13 @@ def build_report(store: Store, config: Config, *, now: datetime | None = None, s
     def group(kind: str, name: str, ids: set[int], terms_of) -> dict[str, Any]:
         per_day = Counter(stories[i]["_day"] for i in ids)
         per_hour = Counter(stories[i]["_hour"] for i in ids)
-        ranked = sorted(ids, key=lambda i: (stories[i]["copies"], len(terms_of(stories[i])), stories[i]["published"]),
-                        reverse=True)
+        threads: dict[int, list[int]] = defaultdict(list)
+        for i in sorted(ids, key=lambda i: stories[i]["published"]):
+            threads[stories[i]["_thread"]].append(i)
+        size = {t: len(members) + sum(stories[i]["copies"] for i in members) for t, members in threads.items()}
+        firsts = [members[0] for members in threads.values()]
+        ranked = sorted(firsts, key=lambda i: (size[stories[i]["_thread"]], len(terms_of(stories[i])),
+                                               stories[i]["published"]), reverse=True)
         return {
             "kind": kind, "name": name, "mentions": len(ids),
             "per_day": [{"day": d, "count": per_day.get(d, 0)} for d in days],
@@ -120,7 +128,10 @@ def build_report(store: Store, config: Config, *, now: datetime | None = None, s
             "baseline_per_day": round(len(ids) / len(days), 3) if days else 0.0,
             "baseline_per_hour": round(len(ids) / len(hours), 3) if hours else 0.0,
             "top": [{k: v for k, v in stories[i].items() if not k.startswith("_") and k != "rules"}
-                    | {"terms": terms_of(stories[i])} for i in ranked[:top]],
+                    | {"terms": terms_of(stories[i]),
+                       "also": list(dict.fromkeys(stories[j]["source"] for j in threads[stories[i]["_thread"]][1:]
+                                                  if stories[j]["source"] != stories[i]["source"]))}
+                    for i in ranked[:top]],
         }
 
     def wl_terms_of(name):

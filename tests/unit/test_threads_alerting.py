@@ -176,3 +176,18 @@ notifiers:
     rows = [r for r in world.rows("alert") if r.story_id == later.story_id]
     assert [(r.notifier, r.urgent) for r in rows] == [("daily", False)], "only the digest notifier lists it"
     assert "already alerted to desk" in world.story(later.story_id).not_alerted
+
+
+def test_the_report_lists_a_thread_once_with_its_other_sources(world):
+    from crawler.report.queries import build_report
+
+    world.add("wire", TITLE, "a")
+    world.add("paper", TITLE + " - Paper", "b", at=timedelta(minutes=5))
+    world.add("daily", "iFlytek shares fall as first-half profit drops", "c",
+              lead="Shares of iFlytek fell 4 per cent in Shenzhen after the company reported that its first-half "
+                   "net profit dropped on higher research spending and slower government orders. ",
+              at=timedelta(minutes=10))
+    numbers = build_report(world.store, world.config, now=T0 + timedelta(hours=1), since=timedelta(days=1))
+    (group,) = [g for g in numbers["groups"] if g["name"] == "iflytek"]
+    assert group["mentions"] == 3, "mentions count stories"
+    assert [(st["source"], st["also"]) for st in group["top"]] == [("wire", ["paper"]), ("daily", [])]
