@@ -5,8 +5,9 @@ is stored (crawler.store.Store.add_story):
 1. a syndicated copy joins its original's thread (it is the same article);
 2. an original gets the signature of its folded title + lead (crawler.dedupe.threads: the method and its
    thresholds are stated there; folding is the rules' own, alerts.rules.normalize, so "科大訊飛" and "科大讯飞"
-   compare equal) and is compared with every original first seen within `threads.window` (default 6 h) that
-   has one; it joins the thread of the most similar story that is the same event (shared tickers lower the
+   compare equal) and is compared with every original of ANOTHER source first seen within `threads.window`
+   (default 6 h): one outlet's own stories are its items, never merged (a wire's templated briefs, a filing
+   notice per company, stay stories that alert on their own); it joins the thread of the most similar story that is the same event (shared tickers lower the
    bar), else it starts a thread of its own;
 3. the planner learns the thread (`ThreadInfo`): its id, how many originals it has, the sources of the others,
    and which notifiers it has already alerted, so a later story of the thread does not alert there again
@@ -45,6 +46,7 @@ class Recent(NamedTuple):
     thread_id: int
     sig: list[int]
     tickers: frozenset[str]
+    source: str
 
 
 class Window:
@@ -59,9 +61,9 @@ class Window:
     def recent(self, s: Session, since: datetime) -> deque[Recent]:
         if self.since is None or since < self.since:  # first use, or a longer window after a reload
             self.since = since
-            self.rows = deque(Recent(i, seen, thread or i, sig, frozenset(tickers or ())) for i, seen, thread, sig,
-                              tickers in s.execute(
-                select(Story.id, Story.first_seen, Story.thread_id, Story.thread_sig, Story.tickers)
+            self.rows = deque(Recent(i, seen, thread or i, sig, frozenset(tickers or ()), source)
+                              for i, seen, thread, sig, tickers, source in s.execute(
+                select(Story.id, Story.first_seen, Story.thread_id, Story.thread_sig, Story.tickers, Story.source)
                 .where(Story.first_seen >= since, Story.duplicate_of.is_(None), Story.thread_sig.is_not(None))
                 .order_by(Story.id)))
         while self.rows and self.rows[0].first_seen < since:
@@ -72,7 +74,7 @@ class Window:
         """A story that started or joined a thread was committed: later stories compare with it."""
         if story.thread_sig is not None and self.since is not None:
             self.rows.append(Recent(story.id, story.first_seen, story.thread_id, story.thread_sig,
-                                    frozenset(story.tickers or ())))
+                                    frozenset(story.tickers or ()), story.source))
 
 
 def signature_of(title: str | None, text: str | None) -> list[int]:
@@ -91,7 +93,7 @@ def assign(s: Session, story: Story, since: datetime, window: Window) -> ThreadI
     best, best_score = None, 0.0
     recent = window.recent(s, since)
     for other in list(recent)[-CANDIDATES:]:
-        if other.story_id == story.id:
+        if other.story_id == story.id or other.source == story.source:
             continue
         shared = len(tickers & other.tickers)
         if not method.same_event(story.thread_sig, other.sig, shared_tickers=shared):

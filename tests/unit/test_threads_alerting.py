@@ -191,3 +191,16 @@ def test_the_report_lists_a_thread_once_with_its_other_sources(world):
     (group,) = [g for g in numbers["groups"] if g["name"] == "iflytek"]
     assert group["mentions"] == 3, "mentions count stories"
     assert [(st["source"], st["also"]) for st in group["top"]] == [("wire", ["paper"]), ("daily", [])]
+
+
+def test_one_outlet_s_templated_briefs_are_never_one_thread(world):
+    """Issue 17's briefs (one template, another notice number) from one wire are its items: each alerts."""
+    notice = ("iFlytek (002230) said on Monday it had received an inquiry letter from the Shenzhen Stock Exchange, "
+              "notice number {n}, asking it to explain the progress of a major contract and its revenue "
+              "recognition; the company said it would reply on time and disclose the answer. ")
+    first = world.add("wire", "iFlytek receives an exchange inquiry letter", "n1", lead=notice.format(n="2026-081"))
+    second = world.add("wire", "iFlytek receives an exchange inquiry letter", "n2", lead=notice.format(n="2026-082"),
+                       at=timedelta(minutes=30))
+    assert second.status == "new"
+    assert world.story(second.story_id).thread_id == second.story_id != world.story(first.story_id).thread_id
+    assert len(world.rows("alert")) == 2
