@@ -49,7 +49,6 @@ sources:
     allow_private: true
     url: {base}/index.html
     links: "a.headline"
-    allow_private: true
 """
 PRIME_PAGE = ("<html><head><title>Chip maker lifts forecast - Example News</title></head><body><article>"
               "<h1>Chip maker lifts forecast</h1><p>March 3, 2021</p>"
