@@ -11,7 +11,7 @@ middle of a wave neither forgets it nor alerts it twice. Without threads (`threa
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -51,22 +51,21 @@ def check(s: Session, config: Config, story: Story, found: list[RuleMatch], now:
         if state.active:
             continue
         state.active, state.fired_at = True, now
-        rows += _alert_rows(s, config, rule.name, m.notify, sorted(threads), spec, now)
+        rows += _alert_rows(s, config, rule.name, m.notify, sorted(threads), spec.within, now)
     return rows
 
 
-def _alert_rows(s: Session, config: Config, rule: str, notify, threads: list[int], spec, now: datetime) -> list[Outbox]:
-    titles = dict(s.execute(select(Story.id, Story.title).where(Story.id.in_(threads))).all())
-    urls = dict(s.execute(select(Story.id, Story.url).where(Story.id.in_(threads))).all())
-    lines = [f"- {titles.get(t) or urls.get(t)} {urls.get(t, '')}".rstrip() for t in threads[-LISTED:]]
-    payload = {"title": f"Burst: {rule}: {len(threads)} stories within {format_duration(spec.within)}"[:120],
+def _alert_rows(s: Session, config: Config, rule: str, notify: tuple[str, ...], threads: list[int],
+                within: timedelta, now: datetime) -> list[Outbox]:
+    listed = s.execute(select(Story.title, Story.url).where(Story.id.in_(threads[-LISTED:])).order_by(Story.id))
+    lines = [f"- {title or url} {url}" for title, url in listed]
+    payload = {"title": f"Burst: {rule}: {len(threads)} stories within {format_duration(within)}"[:120],
                "body": "\n".join([f"{len(threads)} distinct stories matched {rule} within "
-                                  f"{format_duration(spec.within)}:", *lines]), "format": "text"}
+                                  f"{format_duration(within)}:", *lines]), "format": "text"}
     out = []
     for name in notify:
         notifier = config.notifiers.get(name)
         for target in range(len(notifier.url) if notifier else 0):
-            out.append(Outbox(story_id=None, kind="burst", key=f"burst:{rule}:{now.isoformat()}:{name}:{target}",
-                              payload=payload, notifier=name, target=target, rules=[rule], urgent=True,
-                              status="pending", next_attempt=now, created=now, attempts=0))
+            out.append(Outbox.message("burst", name, target, payload, now, rules=[rule],
+                                      key=f"burst:{rule}:{now.isoformat()}:{name}:{target}"))
     return out

@@ -5,8 +5,9 @@ Reuters, 新浪财经, ..."), due `threads.followup` (default 1 h) after that ta
 (its alert, or its previous follow-up), so a thread costs a notifier at most one message per `followup`. A story
 arriving while the follow-up is pending is added to it; once it has gone, the next one starts a new row. With
 `followup: off` nothing is queued here: a notifier with a `digest` lists the story in its next digest
-(alerts.delivery.outbox.planner), the others hear nothing more, and the story says why it did not alert. Rows are written in the story's transaction and then delivered like operator notices
-(alerts.delivery.outbox): retried, never held by quiet hours or digests.
+(alerts.delivery.outbox.planner), the others hear nothing more, and the story says why it did not alert. Rows
+are written in the story's transaction and then delivered like operator notices (alerts.delivery.outbox):
+retried, never held by quiet hours or digests.
 """
 
 from __future__ import annotations
@@ -40,9 +41,8 @@ def follow_up(s: Session, story: Story, name: str, targets: int, thread: ThreadI
             Outbox.kind == "alert"))
         times = [t for t in [last, *(r.next_attempt for r in earlier)] if t is not None]
         due = max([now, *(t + every for t in times)])
-        out.append(Outbox(story_id=None, kind="followup", key=f"{prefix}{len(earlier)}",
-                          payload=_message(first, [entry]), notifier=name, target=target, rules=rules,
-                          urgent=False, status="pending", next_attempt=due, created=now, attempts=0))
+        out.append(Outbox.message("followup", name, target, _message(first, [entry]), now,
+                                  key=f"{prefix}{len(earlier)}", rules=rules, urgent=False, due=due))
     return out
 
 

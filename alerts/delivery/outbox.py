@@ -10,8 +10,9 @@ its rule matches and its outbox rows are written together or not at all:
    published 2023-01-01 (text)", "syndicated copy of story 12, which already matched iflytek");
 4. a syndicated copy owes nothing for a rule its original already matched;
 5. the remaining rules are grouped by notifier: ONE row per (story, notifier, target URL), naming every rule
-   routed there (the matched terms are stored once, in `matches`; the sender reads them from there). A notifier with several apprise URLs gets a row per URL, so a retry never resends to
-   a target that already succeeded.
+   routed there (the matched terms are stored once, in `matches`; the sender reads them from there). A
+   notifier with several apprise URLs gets a row per URL, so a retry never resends to a target that already
+   succeeded.
 
 Sending (`Sender.send_due`) claims due rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer), marks
 them `sending`, renders and delivers each through apprise, then marks it `sent`, or schedules a retry with
@@ -112,7 +113,7 @@ def planner(config: Config, rules: RuleSet, now: Callable[[], datetime] = utcnow
         if followed:
             story.not_alerted = (f"part of thread {thread.thread_id}, already alerted to {', '.join(followed)}"
                                  + ("" if config.threads.followup is None else " (sent as a follow-up)"))
-        queued = {rule for row in rows if row.kind in (None, "alert") for rule in row.rules}
+        queued = {rule for row in rows if row.kind == "alert" for rule in row.rules}
         rows += bursting
         for m in matches:  # `alerted`: queued for at least one notifier (what `status` counts)
             m.alerted = m.rule in queued
@@ -128,9 +129,8 @@ def notice_rows(config: Config, title: str, body: str, now: datetime | None = No
     if notifier is None:
         return []
     current = now or utcnow()
-    return [Outbox(story_id=None, kind="ops", payload={"title": title[:120], "body": body}, notifier=config.ops,
-                   target=target, rules=[], urgent=True, status="pending", next_attempt=current, created=current,
-                   attempts=0) for target in range(len(notifier.url))]
+    payload = {"title": title[:120], "body": body}
+    return [Outbox.message("ops", config.ops, target, payload, current) for target in range(len(notifier.url))]
 
 
 @dataclass
@@ -199,8 +199,8 @@ class Sender:
             terms: dict[int, dict[str, list[str]]] = {}
             for m in s.scalars(select(Match).where(Match.story_id.in_(wanted))) if wanted else ():
                 terms.setdefault(m.story_id, {})[m.rule] = list(m.terms or [])
-            also = {i: also_reported_by(s, st) for i, st in stories.items()}
-            return [(row, alert_for(row, stories[row.story_id], terms.get(row.story_id, {}), also[row.story_id])
+            also = also_reported_by(s, list(stories.values()))
+            return [(row, alert_for(row, stories[row.story_id], terms.get(row.story_id, {}), also.get(row.story_id))
                      if row.story_id is not None else None) for row in rows]
 
     def send_due(self) -> SendReport:

@@ -10,8 +10,8 @@ the dashboard all render this dict, so every format shows the same numbers.
 - Baseline: the mean per bucket over the period (mentions / number of days, or hours); the charts mark it.
 - Top stories: one per event thread (its first story in the period, with the other sources of the thread as
   `also`), biggest first (the thread's stories plus their syndicated copies), then most matched terms, then newest.
-- Alerts: outbox rows (alerts, not operator notices) sent within the period per notifier (`outbox.sent_at`, indexed here), with the current
-  pending and dead counts beside them.
+- Alerts: outbox rows (alerts, not operator notices) sent within the period per notifier (`outbox.sent_at`,
+  indexed here), with the current pending and dead counts beside them.
 """
 
 from __future__ import annotations

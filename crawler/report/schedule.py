@@ -86,8 +86,7 @@ def _queue(store: Store, config: Config, name: str, notifier: Any, now: datetime
         mail = Renderer.channel_for(notifier.url[target]) == "mail"
         payload = {"title": title, "format": "html" if mail else "text",
                    "body": render_html(report) if mail else summary(report, config, since)}
-        rows.append(Outbox(story_id=None, kind="report", key=key, payload=payload, notifier=name, target=target,
-                           rules=[], urgent=True, status="pending", next_attempt=now, created=now, attempts=0))
+        rows.append(Outbox.message("report", name, target, payload, now, key=key))
     try:
         with store.session.begin() as s:
             s.add_all(rows)

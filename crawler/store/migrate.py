@@ -5,8 +5,8 @@ step idempotent and in one transaction, detected from the columns the store has 
 
 1. `stories` gains the columns added since it was first created (all nullable): `ALTER TABLE ... ADD COLUMN`.
 2. `outbox` gains `kind` (existing rows are `alert`), `payload` and `key` (unique), and its `story_id` becomes
-   nullable so an operator notice or a scheduled report can be a row like any alert. PostgreSQL alters the table in place; SQLite cannot drop a NOT
-   NULL constraint, so it rebuilds the table (SQLite's documented 12-step procedure: new table, copy every row
+   nullable so an operator notice or a scheduled report can be a row like any alert. PostgreSQL alters the
+   table in place; SQLite cannot drop a NOT NULL constraint, so it rebuilds the table (SQLite's documented 12-step procedure: new table, copy every row
    with its id, drop the old one) inside the same transaction: a failure leaves the old table untouched.
 """
 

@@ -9,6 +9,7 @@ page gave it (`Story.published_local`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -17,8 +18,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "Burst", "FailedUrl", "Match", "Outbox", "SourceHealth", "Story", "StoryUrl", "UtcDateTime", "Validator",
-           "iso_utc", "rule_names", "utcnow"]
+__all__ = ["Base", "Burst", "FailedUrl", "Match", "Outbox", "SourceHealth", "Story", "StoryUrl", "UtcDateTime",
+           "Validator", "iso_utc", "rule_names", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -171,6 +172,15 @@ class Outbox(Base):
 
     def rule_names(self) -> list[str]:
         return rule_names(self.rules)
+
+    @classmethod
+    def message(cls, kind: str, notifier: str, target: int, payload: dict, now: datetime, *, key: str | None = None,
+                rules: Sequence[str] = (), urgent: bool = True, due: datetime | None = None) -> Outbox:
+        """A pending row that carries its own message (`payload`), not a story's alert: an operator notice, a
+        scheduled report, a thread follow-up or a burst alert; due at `due` (default: `now`)."""
+        return cls(story_id=None, kind=kind, key=key, payload=payload, notifier=notifier, target=target,
+                   rules=list(rules), urgent=urgent, status="pending", next_attempt=due or now, created=now,
+                   attempts=0)
 
 
 class Burst(Base):

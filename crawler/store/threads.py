@@ -7,16 +7,16 @@ is stored (crawler.store.Store.add_story):
    thresholds are stated there; folding is the rules' own, alerts.rules.normalize, so "科大訊飛" and "科大讯飞"
    compare equal) and is compared with every original of ANOTHER source first seen within `threads.window`
    (default 6 h): one outlet's own stories are its items, never merged (a wire's templated briefs, a filing
-   notice per company, stay stories that alert on their own); it joins the thread of the most similar story that is the same event (shared tickers lower the
-   bar), else it starts a thread of its own;
-3. the planner learns the thread (`ThreadInfo`): its id, how many originals it has, the sources of the others,
-   and which notifiers it has already alerted, so a later story of the thread does not alert there again
-   (alerts.delivery.outbox: it goes out as a follow-up instead).
+   notice per company, stay stories that alert on their own); it joins the thread of the most similar story
+   that is the same event (shared tickers lower the bar), else it starts a thread of its own;
+3. the planner learns the thread (`ThreadInfo`): its id and which notifiers it has already alerted, so a later
+   story of the thread does not alert there again (alerts.delivery.outbox: it goes out as a follow-up instead).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from itertools import islice
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -35,8 +35,6 @@ LEAD_CHARS = 1000  # of the text folded for the signature (which reads its own, 
 @dataclass
 class ThreadInfo:
     thread_id: int
-    size: int = 1  # originals in the thread, this one included
-    sources: list[str] = field(default_factory=list)  # of the thread's other originals, first seen first
     notified: set[str] = field(default_factory=set)  # notifiers an alert of the thread was queued for
 
 
@@ -92,7 +90,7 @@ def assign(s: Session, story: Story, since: datetime, window: Window) -> ThreadI
     tickers = set(story.tickers or ())
     best, best_score = None, 0.0
     recent = window.recent(s, since)
-    for other in list(recent)[-CANDIDATES:]:
+    for other in islice(recent, max(0, len(recent) - CANDIDATES), None):  # the newest, oldest first
         if other.story_id == story.id or other.source == story.source:
             continue
         shared = len(tickers & other.tickers)
@@ -107,15 +105,10 @@ def assign(s: Session, story: Story, since: datetime, window: Window) -> ThreadI
 
 def describe(s: Session, story: Story) -> ThreadInfo:
     """The thread `story` is in, as the planner sees it (before this story's own outbox rows exist)."""
-    thread = story.thread_id
-    others = list(s.execute(
-        select(Story.id, Story.source).where(Story.thread_id == thread, Story.duplicate_of.is_(None),
-                                             Story.id != story.id).order_by(Story.id)))
     notified = set(s.scalars(
         select(Outbox.notifier).join(Story, Story.id == Outbox.story_id)
-        .where(Story.thread_id == thread, Outbox.kind == "alert", Story.id != story.id).distinct()))
-    own = 0 if story.duplicate_of is not None else 1
-    return ThreadInfo(thread, len(others) + own, list(dict.fromkeys(src for _, src in others)), notified)
+        .where(Story.thread_id == story.thread_id, Outbox.kind == "alert", Story.id != story.id).distinct()))
+    return ThreadInfo(story.thread_id, notified)
 
 
 def sizes(s: Session, thread_ids: set[int]) -> dict[int, int]:
@@ -126,10 +119,14 @@ def sizes(s: Session, thread_ids: set[int]) -> dict[int, int]:
         Story.thread_id.in_(thread_ids), Story.duplicate_of.is_(None)).group_by(Story.thread_id)).all())
 
 
-def also_reported_by(s: Session, story: Story) -> list[str]:
-    """The other sources of the story's thread, first seen first (for templates)."""
-    if story.thread_id is None:
-        return []
-    rows = s.scalars(select(Story.source).where(Story.thread_id == story.thread_id, Story.id != story.id,
-                                                Story.source != story.source).order_by(Story.id))
-    return list(dict.fromkeys(rows))
+def also_reported_by(s: Session, stories: list[Story]) -> dict[int, list[str]]:
+    """Per story id, the other sources of its thread, first seen first (for templates): one query for all."""
+    threads = {st.thread_id for st in stories if st.thread_id is not None}
+    if not threads:
+        return {}
+    members: dict[int, list[str]] = {}
+    for thread, source in s.execute(select(Story.thread_id, Story.source).where(Story.thread_id.in_(threads))
+                                    .order_by(Story.id)):
+        members.setdefault(thread, []).append(source)
+    return {st.id: list(dict.fromkeys(src for src in members.get(st.thread_id, ()) if src != st.source))
+            for st in stories}
