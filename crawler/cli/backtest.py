@@ -20,8 +20,8 @@ Contract:
   per story, oldest first: a mark (`+` would alert now but was not alerted; `-` was alerted but would not be now;
   blank: both), its first-seen time in `timezone`, title and URL.
 - `--json`: one object per line per (rule, story) that would alert, `rule`, `url`, `title`, `published` (ISO
-  8601 with the page's offset, as `items --json`), `thread` (the story's thread id; null on stores without
-  threads), `alerted`, `would_alert` (true); plus one per (rule, story) alerted then that would not be now, with
+  8601 with the page's offset, as `items --json`), `thread` (the story's thread id; null for stories stored
+  before threads), `alerted`, `would_alert` (true); plus one per (rule, story) alerted then that would not be now, with
   `would_alert` false. Lines come in story order (oldest first), rules in config order within a story.
 Stories are read in chunks of CHUNK, so a long period never loads whole.
 """
@@ -42,6 +42,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 
 from alerts.rules.matcher import StoryFields
+from crawler.cli.common import period_end
 from crawler.config.model import Config, compile_rules, parse_duration
 from crawler.store.database import Match, Store, StoreError, Story, utcnow
 
@@ -61,7 +62,7 @@ class Entry:
         published = self.story.published_local()
         return {"rule": self.rule, "url": self.story.url, "title": self.story.title,
                 "published": published.isoformat() if published else None,
-                "thread": getattr(self.story, "thread_id", None), "alerted": self.alerted,
+                "thread": self.story.thread_id, "alerted": self.alerted,
                 "would_alert": self.would_alert}
 
 
@@ -78,12 +79,10 @@ def run_backtest(args: argparse.Namespace, config: Config) -> int:
     """`rules test --since`: exit 0, 1 when the store cannot be read, 2 on bad arguments (an unknown rule)."""
     try:
         since = parse_duration(args.since)
-        now = datetime.fromisoformat(args.now) if args.now else utcnow()
+        now = period_end(args.now, config) or utcnow()
     except ValueError as exc:
         print(f"newsradar rules test: {exc}", file=sys.stderr)
         return 2
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=config.tz)
     if since <= timedelta(0):
         print("newsradar rules test: --since must be a positive duration", file=sys.stderr)
         return 2
@@ -134,7 +133,7 @@ def replay(session: Session, config: Config, start: datetime, end: datetime, cho
         for story_id in chunk:
             story = stories[story_id]
             would = would_alert(story, rules, config) & chosen
-            thread = getattr(story, "thread_id", None)
+            thread = story.thread_id
             if thread is not None:
                 would = {r for r in would if thread not in threads_alerted.get(r, ())}
                 for r in would:

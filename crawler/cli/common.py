@@ -1,11 +1,12 @@
 """What every `newsradar` subcommand module shares: the parser that reports errors per subcommand, the
-subcommand and `--limit` helpers, and opening the store with a clear error. Imported by `crawler.cli.main` and the
+subcommand, `--limit` and `--now` helpers, and opening the store with a clear error. Imported by `crawler.cli.main` and the
 subcommand modules (alerts, report); it imports none of them, so the CLI has no import cycle."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 
 from crawler.config.model import Config
 
@@ -50,6 +51,15 @@ def limit(value: str) -> int:
     if number < 0:
         raise argparse.ArgumentTypeError(f"must be positive (or 0 for all), not {number}")
     return number
+
+
+def period_end(value: str | None, config: Config) -> datetime | None:
+    """`--now ISO` (the end of a period, `report` and `rules test --since`) as an aware time: a naive one is in
+    the config's `timezone`; None when not given. ValueError when it is not ISO 8601."""
+    if not value:
+        return None
+    now = datetime.fromisoformat(value)
+    return now if now.tzinfo is not None else now.replace(tzinfo=config.tz)
 
 
 JSON_HELP = "print JSON instead of a table (see the README's CLI reference for the fields)"

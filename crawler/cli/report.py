@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 
-from crawler.cli.common import open_store
+from crawler.cli.common import open_store, period_end
 from crawler.config.model import Config, parse_duration
 
 # Every command imports this module (for its parser); what only `report` uses is imported in `cmd_report`:
@@ -31,12 +30,10 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
     try:
         since = parse_duration(args.since)
-        now = datetime.fromisoformat(args.now) if args.now else None
+        now = period_end(args.now, config)
     except ValueError as exc:
         print(f"newsradar report: {exc}", file=sys.stderr)
         return 2
-    if now is not None and now.tzinfo is None:
-        now = now.replace(tzinfo=config.tz)
     store = open_store(config)
     if store is None:
         return 1
