@@ -34,13 +34,14 @@ notifiers:
     path.chmod(0o600)
     config = parse_config(text, path, {})
     store = Store(config.store)
-    plan = planner(config, compile_rules(config))
+    stored = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)  # a fixed day: the test never reads today's date
+    plan = planner(config, compile_rules(config), now=lambda: stored)
     for source in ("wire", "paper"):
         body = LEAD + " ".join(f"{source}{j}" for j in range(80))
         store.add_story(NewStory(f"https://{source}.example/x", source, "iFlytek unveils Spark X2", body, "en",
-                                 datetime.now(timezone.utc), False), timedelta(days=7), plan,
-                        thread_window=timedelta(hours=6))
-    clock = datetime.now(timezone.utc).replace(hour=12, minute=0)
+                                 stored, False), timedelta(days=7), plan, thread_window=timedelta(hours=6),
+                        now=stored)
+    clock = stored + timedelta(minutes=1)
     Sender(store, config, clock=lambda: clock).send_due()  # inside quiet hours: held
 
     assert main(["rules", "test", "https://wire.example/x", "--json", "-c", str(path)]) == 0
