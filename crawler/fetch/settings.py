@@ -46,6 +46,7 @@ def scrapy_settings(config: Config) -> dict[str, Any]:
         "REMOTE_CONTROL_ENABLED": False,  # Scrapy 2.19 would start a code-running HTTP server per crawler
         "DOWNLOADER": "crawler.fetch.downloader.PoliteDownloader",
         "LOG_LEVEL": "WARNING",
+        "LOG_FORMATTER": "crawler.fetch.logformat.ReasonOnly",  # a dropped item is logged without its page
         "HTTPCACHE_ENABLED": False,
         "DNS_TIMEOUT": 15,
         "REDIRECT_MAX_TIMES": 5,

@@ -7,6 +7,7 @@ what it changes on a request or response, and that it switches off (`NotConfigur
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -202,3 +203,20 @@ def test_store_pipeline_records_a_failure_and_drops_it_with_the_reason(ctx):
 def test_a_poll_result_is_built_from_what_the_poll_did(tally, status, error, known):
     result = _result("s", tally, "shutdown")
     assert (result.status, result.error, result.known) == (status, error, known)
+
+
+def test_a_dropped_item_is_logged_by_its_reason_without_the_page_it_carries():
+    from scrapy.exceptions import DropItem
+    from scrapy.utils.misc import load_object
+
+    from crawler.config.model import parse_config
+    from crawler.fetch.settings import scrapy_settings
+    from crawler.items import ArticlePage
+
+    crawler = get_crawler(settings_dict=scrapy_settings(parse_config("sources: []\n", Path("c.yaml"))))
+    formatter = load_object(crawler.settings["LOG_FORMATTER"]).from_crawler(crawler)
+    page = ArticlePage("s", "https://x.example/a", "https://x.example/a", b"<html>" + b"x" * 5000, "text/html")
+    reason = DropItem("story at https://x.example/a not stored: Fenced", log_level="ERROR")
+    entry = formatter.dropped(page, reason, None, None)
+    line = entry["msg"] % entry["args"]
+    assert line == "Dropped: story at https://x.example/a not stored: Fenced" and "xxxx" not in line
