@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -119,6 +121,25 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
 
 
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """A store URL on the machine's PostgreSQL in a fresh schema of its own, dropped afterwards (skips the test
+    where no PostgreSQL is configured)."""
+    if not PG_URL:
+        pytest.skip("NEWSRADAR_TEST_PG_URL is not set: no PostgreSQL to test against")
+    schema = f"nr_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request, tmp_path):
     """A fresh store on SQLite in a temp dir, and on PostgreSQL (its own schema) where one is configured."""
@@ -127,19 +148,10 @@ def store(request, tmp_path):
         yield s
         s.close()
         return
-    if not PG_URL:
-        pytest.skip("NEWSRADAR_TEST_PG_URL is not set: no PostgreSQL to test against")
-    schema = f"nr_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    s = Store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
-    yield s
-    s.close()
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with pg_schema() as url:
+        s = Store(url)
+        yield s
+        s.close()
 
 
 # Modules whose tests share a fixture that is expensive to build run on one xdist worker (`--dist loadgroup`),

@@ -18,7 +18,8 @@ Sending (`Sender.send_due`) claims due rows (PostgreSQL: `FOR UPDATE SKIP LOCKED
 them `sending`, renders and delivers each through apprise, then marks it `sent`, or schedules a retry with
 exponential backoff and jitter (honouring Retry-After), or `dead` after a permanent error, `max_attempts` or
 `max_age`. A crash between claim and mark leaves rows `sending`; `recover()` (run at start-up, under the
-one-instance lock) puts them back to `pending`: at least once, and at most one duplicate per crash.
+one-instance lock) puts them back to `pending`: at least once, and at most one duplicate per crash. In a
+cluster, each row names the worker sending it, and only a dead worker's rows are put back (crawler.store.cluster).
 
 Operator notices (`kind` `ops`: a source turned failing, silent or recovered; alerts went dead) are outbox rows
 too (`notice_rows`), written in the transaction that records what they report, so they are as durable, retried
@@ -194,6 +195,7 @@ class Sender:
             rows = list(s.scalars(q))
             for row in rows:
                 row.status = "sending"
+                row.claimed_by = self.store.owner  # a cluster worker's: put back if it dies (crawler.store.cluster)
             wanted = {r.story_id for r in rows if r.story_id is not None}
             stories = {st.id: st for st in s.scalars(select(Story).where(Story.id.in_(wanted)))} if wanted else {}
             terms: dict[int, dict[str, list[str]]] = {}

@@ -273,11 +273,36 @@ def status(args: argparse.Namespace, config: Config) -> int:
         "rules": [{"name": r.name, "alerts_today": today.get(r.name, 0), "notify": list(r.notify)} for r in config.rules],
         "outbox": {k: outbox_counts.get(k, 0) for k in ("pending", "sending", "sent", "dead")},
     }
+    if config.cluster is not None:
+        report.update(_cluster_report(store, config, sources))
+        report["daemon"]["running"] = any(w["alive"] for w in report["workers"])
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
     print(render(report, config.timezone, config.tz, now, args.wide))
     return 0
+
+
+def _cluster_report(store, config: Config, sources: list[dict]) -> dict:
+    """The workers and which worker holds each source's poll; sources' `next_run` from the shared schedule."""
+    from crawler.run.cluster import config_digest  # lazy (see top)
+    from crawler.store.cluster import cluster_hash, cluster_state
+
+    workers, schedule, _ = cluster_state(store, config.cluster.lease)
+    running = cluster_hash(workers)
+    mine = config_digest(config)
+    for src in sources:
+        plan = schedule.get(src["name"], {})
+        src["owner"] = plan.get("owner")
+        src["next_run"] = _iso(plan.get("next_due")) if src["enabled"] else None
+    return {
+        "cluster": {"lease": config.cluster.lease.total_seconds(), "config_hash": running, "this_config": mine,
+                    "config_matches": running in (None, mine)},
+        "workers": [{"id": w["id"], "host": w["host"], "pid": w["pid"], "since": _iso(w["since"]),
+                     "heartbeat": _iso(w["heartbeat"]), "alive": w["alive"], "config_hash": w["config_hash"],
+                     "config_matches": w["config_hash"] == running, "sources_leased": w["leased"],
+                     "polls": w["polls"], "fenced": w["fenced"]} for w in workers],
+    }
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -51,7 +51,9 @@ def render(report: dict, zone_name: str, zone: tzinfo, now: datetime, wide: bool
     width = None if wide else shutil.get_terminal_size((80, 24)).columns
     lines = []
     daemon = report["daemon"]
-    if daemon["running"]:
+    if "workers" in report:
+        lines += _cluster(report, zone, now, width)
+    elif daemon["running"]:
         since = f" since {datetime.fromisoformat(daemon['since']).astimezone(zone):%Y-%m-%d %H:%M}" if daemon["since"] else ""
         pid = f" (pid {daemon['pid']})" if daemon["pid"] else ""
         lines.append(f"daemon: running on this store{pid}{since}")
@@ -63,15 +65,19 @@ def render(report: dict, zone_name: str, zone: tzinfo, now: datetime, wide: bool
         health = s["health"] + (f" ({s['failures']}x)" if s["failures"] else "")
         name = s["name"] if wide else _cut(s["name"], 20)
         row = [name, health, when(s["last_poll"], zone, now), when(s["next_run"], zone, now), str(s["stories"])]
+        if "workers" in report:
+            row.insert(4, s["owner"] or "-")
         if wide:
             row[1:1] = [s["type"], s["schedule"]]
             row += [when(s["last_success"], zone, now), s["silent_after"]]
         rows.append(row + [reason(s["last_error"])])
     header = ["name", "health", "last poll", "next", "stories"]
+    if "workers" in report:
+        header.insert(4, "polled by")
     if wide:
         header[1:1] = ["type", "schedule"]
         header += ["last ok", "silent after"]
-    lines += table(header + ["last error"], rows, width, right={len(header) - (3 if wide else 1)})
+    lines += table(header + ["last error"], rows, width, right={header.index("stories")})
     lines += ["", "rules"]
     lines += table(["rule", "alerts today", "notify"],
                    [[r["name"], str(r["alerts_today"]), ", ".join(r["notify"])] for r in report["rules"]], width,
@@ -79,3 +85,18 @@ def render(report: dict, zone_name: str, zone: tzinfo, now: datetime, wide: bool
     o = report["outbox"]
     lines += ["", f"outbox: {o['pending']} pending, {o['sending']} sending, {o['sent']} sent, {o['dead']} dead"]
     return "\n".join(lines)
+
+
+def _cluster(report: dict, zone: tzinfo, now: datetime, width: int | None) -> list[str]:
+    """'cluster: 3 of 3 workers alive (lease 60s), config 1a2b...' and one line per worker."""
+    c, workers = report["cluster"], report["workers"]
+    alive = sum(w["alive"] for w in workers)
+    mine = "this config.yaml is the same" if c["config_matches"] else f"this config.yaml DIFFERS ({c['this_config']})"
+    lines = [f"cluster: {alive} of {len(workers)} workers alive (lease {c['lease']:g}s), running config "
+             f"{c['config_hash'] or '-'}; {mine}"]
+    rows = [[w["id"], w["host"], str(w["pid"]), when(w["since"], zone, now), when(w["heartbeat"], zone, now),
+             ("alive" if w["alive"] else "LOST") + ("" if w["config_matches"] else ", config differs"),
+             str(len(w["sources_leased"])), str(w["polls"]), ", ".join(w["sources_leased"])] for w in workers]
+    lines += table(["worker", "host", "pid", "since", "heartbeat", "state", "leased", "polls", "sources"], rows,
+                   width, right={2, 6, 7})
+    return lines

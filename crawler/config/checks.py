@@ -65,9 +65,24 @@ def cross_check(config: Config) -> list[tuple[tuple, str]]:
         out.append((("store",), f"store: the folder {folder} does not exist (newsradar creates the database file, "
                                 f"not its folder)"))
     out.extend(check_rendering(config))
+    if config.cluster is not None:
+        out.extend(_check_cluster(config))
     if config.ops and config.ops not in config.notifiers:
         out.append((("ops",), f"ops names unknown notifier '{config.ops}'"))
     out.extend(_check_alerts(config))
+    return out
+
+
+def _check_cluster(config: Config) -> list[tuple[tuple, str]]:
+    out: list[tuple[tuple, str]] = []
+    if not config.store.startswith("postgresql"):
+        scheme = config.store.split(":", 1)[0]
+        out.append((("cluster",), f"cluster: several workers need a PostgreSQL store (the store is {scheme}); "
+                                  f"a SQLite store stays one newsradar per store: remove `cluster:` or set "
+                                  f"store: postgresql+psycopg://user@host/db"))
+    if config.cluster.lease < 2 * config.cluster.claim_every or config.cluster.lease.total_seconds() < 1:
+        out.append((("cluster", "lease"), f"cluster.lease ({config.cluster.lease.total_seconds():g}s) must be at "
+                                          f"least 1s and twice claim_every"))
     return out
 
 

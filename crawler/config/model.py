@@ -33,7 +33,7 @@ from crawler.config import yamlmap
 from crawler.config.alerting import Notifier, Rule
 from crawler.config.checks import compile_rules, cross_check, resolve_store, warnings_of
 from crawler.config.fields import Duration, StrictModel, TermList, check_zone, parse_duration, parse_size
-from crawler.config.sections import Daemon, Fetch, Health, Metrics, Threads, Web
+from crawler.config.sections import Cluster, Daemon, Fetch, Health, Metrics, Threads, Web
 from crawler.config.source import Source
 from crawler.config.source_types import PRESET_ZONES
 
@@ -74,6 +74,8 @@ class Config(StrictModel):
     health: Health = Field(Health(), description="when a source counts as failing or silent")
     daemon: Daemon = Field(Daemon(), description="the daemon's own timings")
     threads: Threads = Field(Threads(), description="event threads across outlets (see *Event threads*)")
+    cluster: Cluster | None = Field(None, description="several workers on one PostgreSQL store (see *Running "
+                                                      "several workers*); off without this section")
     path: Path | None = Field(None, exclude=True, description="where the file was read from; set by load_config, "
                                                               "not a key of the file")
 

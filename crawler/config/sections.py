@@ -103,3 +103,16 @@ class Threads(StrictModel):
         timedelta(hours=1), description="later stories of an alerted thread go out as one short follow-up per "
                                         "thread and notifier at most this often (\"+3 more sources: ...\"); `off`: "
                                         "none (a notifier with a `digest` lists them in its next digest)")
+
+
+class Cluster(StrictModel):
+    """Several workers on one PostgreSQL store (crawler.run.cluster); off without this section."""
+
+    lease: Duration = Field(timedelta(seconds=60), description="how long a worker's claim on a source's poll lasts "
+                                                               "without a heartbeat: a worker that died is replaced "
+                                                               "within this (heartbeats come every quarter of it)")
+    strict_config: bool = Field(False, description="refuse to start when this worker's config differs from the one "
+                                                   "the running workers share (otherwise it is logged and shown by "
+                                                   "`status`)")
+    claim_every: Duration = Field(timedelta(seconds=1), description="how often a worker looks for sources that are "
+                                                                    "due and not leased")

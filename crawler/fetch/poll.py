@@ -55,6 +55,7 @@ class PollResult:
     not_modified: bool = False
     throttled: bool = False  # the host asked to wait (Retry-After): an error of this poll, not a failing source
     ms: int = 0
+    waited: float = 0.0  # seconds it waited for its slot before it started (crawler.fetch.limits)
 
     @property
     def status(self) -> str:
@@ -131,8 +132,12 @@ class Poller:
     async def poll(self, source: Source) -> PollResult:
         """One poll, once this poll's slot is free: at most `fetch.parallel_sources` polls at once and two per
         host (crawler.fetch.limits), for `run --once` and the daemon alike."""
+        asked = time.monotonic()
         async with self.limits.slot(source.url):
-            return await self._poll(source)
+            waited = time.monotonic() - asked
+            result = await self._poll(source)
+        result.waited = waited
+        return result
 
     async def _poll(self, source: Source) -> PollResult:
         started = time.monotonic()

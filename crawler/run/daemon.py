@@ -17,6 +17,8 @@ runs in a process pool, store I/O on one thread, delivery on another: the loop o
   jobs from the new local time, and moves stored retry times, so a step neither stops nor doubles anything.
 - SIGTERM/SIGINT: stop scheduling, let running polls finish within `daemon.shutdown_grace`, flush the outbox,
   exit 0. Every write is a transaction, so nothing is half-written; the outbox makes a crash lose nothing.
+- With `cluster:` (PostgreSQL) the daemon is one worker of several: sources are claimed from the store's shared
+  schedule under leases instead of being scheduled here (crawler.run.cluster, crawler.store.cluster).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from crawler.config.model import Config, ConfigError, Source, load_config
 from crawler.fetch import robots
 from crawler.fetch.poll import Poller, run_reactor
+from crawler.run.cluster import ClusterRefused, ClusterWorker
 from crawler.run.lock import InstanceLock, InstanceLocked
 from crawler.run.metrics import Metrics
 from crawler.run.steady import SteadyScheduler
@@ -57,7 +60,9 @@ class Daemon:
         self.running: set[asyncio.Task] = set()
         self._fingerprint = _fingerprint(path)
         self.scheduler = None
-        self.metrics = Metrics.start(config.metrics, registry_only=config.web is not None)
+        self.cluster = ClusterWorker(store, config) if config.cluster is not None else None
+        self.metrics = Metrics.start(config.metrics, registry_only=config.web is not None,
+                                     worker=self.cluster.id if self.cluster else None)
         robots.use(config)
         self.web = start_dashboard(self)  # None without `web:`; its own threads, never this loop
 
@@ -67,9 +72,17 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload(forced=True)))
-        recovered = await self.delivery.recover()
-        if recovered:
-            log.warning("%d alerts were being sent when the last run stopped: sending them again", recovered)
+        if self.cluster is not None:
+            try:
+                await self.cluster.join()  # it puts back only dead workers' alerts: the others are sending theirs
+            except ClusterRefused as exc:
+                log.error("%s", exc)
+                await self._close()
+                return 1
+        else:
+            recovered = await self.delivery.recover()
+            if recovered:
+                log.warning("%d alerts were being sent when the last run stopped: sending them again", recovered)
         self.scheduler = SteadyScheduler(event_loop=loop, timezone=self.config.tz, on_step=self._clock_stepped)
         self.scheduler.start()
         self._schedule(self.config)
@@ -80,6 +93,12 @@ class Daemon:
                                id="reload", max_instances=1, coalesce=True, misfire_grace_time=None)
         self.scheduler.add_job(self.poller.release_idle_workers, "interval", seconds=_idle_check(self.config),
                                id="workers", max_instances=1, coalesce=True, misfire_grace_time=None)
+        if self.cluster is not None:
+            cluster = self.config.cluster
+            self.scheduler.add_job(self._claim, "interval", seconds=cluster.claim_every.total_seconds(), id="claim",
+                                   max_instances=1, coalesce=True, misfire_grace_time=None, next_run_time=_now(self.config))
+            self.scheduler.add_job(self._beat, "interval", seconds=cluster.lease.total_seconds() / 4, id="beat",
+                                   max_instances=1, coalesce=True, misfire_grace_time=None)
         log.info("newsradar running: %d sources, %d rules, store %s", len(self.config.sources),
                  len(self.config.rules), self.store.engine.url.render_as_string(hide_password=True))
         log.info("next polls: %s", self.next_polls() or "none (no enabled source)")
@@ -88,6 +107,8 @@ class Daemon:
 
     def next_polls(self) -> str:
         """'cnbc-top 20:54:26, 36kr 20:54:26, ...' in `timezone` (the date too when it is not today)."""
+        if self.cluster is not None:
+            return f"claimed from the store's shared schedule by worker {self.cluster.id}"
         today = datetime.now(self.config.tz).date()
         out = []
         for job in sorted(self.scheduler.get_jobs(), key=lambda j: (j.next_run_time is None, j.next_run_time or 0)):
@@ -115,17 +136,24 @@ class Daemon:
         except asyncio.TimeoutError:
             log.warning("outbox not flushed in time: pending alerts go out on the next start")
         self.scheduler.shutdown(wait=False)
+        if self.cluster is not None:
+            await self.cluster.leave()
+        await self._close()
+        log.info("stopped")
+        return 0
+
+    async def _close(self) -> None:
         await self.poller.close_browser()
         self.poller.close()
         self.delivery.close()
         self.metrics.stop()
         if self.web is not None:
             self.web.stop()
-        log.info("stopped")
-        return 0
 
     # -- scheduling -------------------------------------------------------------------------------------------
     def _schedule(self, config: Config) -> None:
+        if self.cluster is not None:
+            return  # the store's shared schedule: `_claim` reads the current config
         wanted = {s.name: s for s in config.sources if s.enabled}
         for job in self.scheduler.get_jobs():
             if job.id.startswith("source:") and job.id.removeprefix("source:") not in wanted:
@@ -151,13 +179,53 @@ class Daemon:
         task = asyncio.current_task()
         self.running.add(task)
         try:
-            result = await self.poller.poll(source)  # waits for its slot (crawler.fetch.limits)
-            self.metrics.poll(result)
-            await self.delivery.record_poll(self.poller.io, source, result)
-            if result.alerts:
-                await self._send()
+            result = await self._poll_source(source)
         finally:
             self.running.discard(task)
+        if result.alerts:
+            await self._send()
+
+    async def _poll_source(self, source: Source):
+        result = await self.poller.poll(source)  # waits for its slot (crawler.fetch.limits)
+        self.metrics.poll(result)
+        await self.delivery.record_poll(self.poller.io, source, result)
+        return result
+
+    # -- cluster ----------------------------------------------------------------------------------------------
+    async def _claim(self) -> None:
+        """Claim due sources for the free poll slots and poll each under its lease (crawler.run.cluster)."""
+        if self.stopping.is_set():
+            return
+        try:
+            leases = await self.cluster.claim(self.config.fetch.parallel_sources - len(self.running))
+        except Exception as exc:  # PostgreSQL restarting: claim again on the next turn
+            log.error("claiming sources failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0])
+            return
+        for lease in leases:
+            task = asyncio.ensure_future(self._poll_leased(lease))
+            self.running.add(task)
+            task.add_done_callback(self.running.discard)
+
+    async def _poll_leased(self, lease) -> None:
+        source = next((s for s in self.config.sources if s.name == lease.source and s.enabled), None)
+        result = None
+        try:
+            if source is not None:
+                result = await self._poll_source(source)
+        finally:
+            try:
+                await self.cluster.release(lease, result.waited if result is not None else 0.0)
+            except Exception as exc:  # it expires after cluster.lease; another worker polls then
+                log.error("lease of %s not released (it expires within %s): %s: %s", lease.source,
+                          self.config.cluster.lease, type(exc).__name__, str(exc).splitlines()[0])
+        if result is not None and result.alerts:
+            await self._send()
+
+    async def _beat(self) -> None:
+        try:
+            await self.cluster.beat()
+        except Exception as exc:  # PostgreSQL restarting: the next beat tries again, within the lease
+            log.error("cluster heartbeat failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0])
 
     async def _send(self) -> None:
         try:
@@ -174,7 +242,7 @@ class Daemon:
     def _use(self, config: Config) -> None:
         """The one place a new (validated) config reaches every part of the daemon that holds config: polls and
         their extraction workers, delivery, the robots.txt cache, metrics, the dashboard, and the schedule."""
-        parts = [self.poller, self.delivery, robots, self.metrics] + ([self.web] if self.web is not None else [])
+        parts = [self.poller, self.delivery, robots, self.metrics] + [p for p in (self.web, self.cluster) if p]
         for part in parts:
             part.use(config)
         self._schedule(config)
@@ -196,6 +264,9 @@ class Daemon:
             return
         if config.store != self.config.store:
             log.error("config not reloaded: the store cannot change while running (restart newsradar)")
+            return
+        if (config.cluster is None) != (self.config.cluster is None):
+            log.error("config not reloaded: `cluster:` cannot be added or removed while running (restart newsradar)")
             return
         self._use(config)
         log.info("config reloaded: %d sources, %d rules, %d notifiers", len(config.sources), len(config.rules),
@@ -237,7 +308,7 @@ def run_daemon(path: Path, config: Config, allow_insecure: bool = False) -> int:
         log.error("%s", exc)
         return 1
     try:
-        lock = InstanceLock(store).acquire()
+        lock = InstanceLock(store, shared=config.cluster is not None).acquire()
     except InstanceLocked as exc:
         log.error("%s", exc)
         return 1

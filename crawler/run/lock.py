@@ -2,8 +2,12 @@
 
 SQLite: an exclusive `flock` on `<database>.lock` beside the file (released by the kernel if the process dies,
 so a crash never leaves a stale lock). PostgreSQL: a session-level advisory lock held on a dedicated connection
-for the life of the process, keyed by database and schema. Other databases: no lock, with a warning. A second instance fails with
-`InstanceLocked`, whose message says which store is busy.
+for the life of the process, keyed by database and schema. Other databases: no lock, with a warning. A second
+instance fails with `InstanceLocked`, whose message says which store is busy.
+
+Cluster workers (`cluster:`, crawler.run.cluster) take the same PostgreSQL lock SHARED: any number of them run
+together, and none runs beside a single instance (a daemon without `cluster:`, or `run --once`), which would
+poll their sources behind their backs. The leases, not this lock, keep the workers apart (crawler.store.cluster).
 """
 
 from __future__ import annotations
@@ -69,8 +73,9 @@ def _parse_holder(content: str) -> dict:
 
 
 class InstanceLock:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, shared: bool = False):
         self.store = store
+        self.shared = shared  # a cluster worker: PostgreSQL only (the config check refuses `cluster:` elsewhere)
         self._fd: int | None = None
         self._conn: Any = None
 
@@ -90,11 +95,17 @@ class InstanceLock:
             self._fd = fd
         elif url.get_backend_name() == "postgresql":
             conn = self.store.engine.connect()
-            got = conn.execute(text(f"SELECT pg_try_advisory_lock({_PG_KEY})")).scalar()
+            how = "pg_try_advisory_lock_shared" if self.shared else "pg_try_advisory_lock"
+            got = conn.execute(text(f"SELECT {how}({_PG_KEY})")).scalar()
             conn.commit()
             if not got:
                 conn.close()
-                raise InstanceLocked(f"another newsradar is already running on {url.render_as_string(hide_password=True)}")
+                where = url.render_as_string(hide_password=True)
+                if self.shared:
+                    raise InstanceLocked(f"a single newsradar (`run --once`, or a daemon without `cluster:`) is running "
+                                         f"on {where}: stop it, or give it the same `cluster:` section")
+                raise InstanceLocked(f"another newsradar is already running on {where} (cluster workers, if "
+                                     f"`newsradar status` lists workers: start this one with their `cluster:` section)")
             self._conn = conn
         else:
             log.warning("no instance lock for %s stores: run one newsradar per store", url.get_backend_name())
@@ -107,7 +118,8 @@ class InstanceLock:
             self._fd = None
         if self._conn is not None:
             try:
-                self._conn.execute(text(f"SELECT pg_advisory_unlock({_PG_KEY})"))
+                how = "pg_advisory_unlock_shared" if self.shared else "pg_advisory_unlock"
+                self._conn.execute(text(f"SELECT {how}({_PG_KEY})"))
                 self._conn.commit()
             finally:
                 self._conn.close()

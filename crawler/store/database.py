@@ -16,13 +16,14 @@ This module knows nothing of Scrapy, rules or notifiers: callers pass plain reco
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -119,18 +120,49 @@ class Store(StoreReads):
                 event.listen(self.engine, "begin", _sqlite_begin)
                 writer = self.engine.execution_options(newsradar_write=True)
             if create:
-                Base.metadata.create_all(writer)
-                upgrade(writer)
+                with self.engine.connect() as guard:
+                    if self.engine.dialect.name == "postgresql":  # workers starting together: one creates
+                        guard.execute(text("SELECT pg_advisory_xact_lock(hashtext('newsradar:schema:' || "
+                                           "current_database() || '.' || current_schema()))"))
+                    Base.metadata.create_all(writer)
+                    upgrade(writer)
+                    guard.commit()  # the transaction-scoped lock ends here
         except (SQLAlchemyError, ValueError, ImportError) as exc:
             raise StoreError(f"cannot open store {_masked(url)}: {exc}") from exc
         self.session = Sessions(sessionmaker(self.engine, expire_on_commit=False),
                                 sessionmaker(writer, expire_on_commit=False))
         # SimHashes of the originals first seen within the dedupe window, oldest first: scanned in memory rather
-        # than read back from the database for every new story. One process writes a store (crawler.run.lock).
+        # than read back from the database for every new story. One process writes a store (crawler.run.lock),
+        # or, in a cluster, each worker's windows catch up with the others' stories (`share`, `_catch_up`).
         self._window: deque[tuple[int, datetime, int]] | None = None
         self._threads = threads.Window()  # the same for event threads (crawler.store.threads)
         self._window_since: datetime | None = None
         self.url = url
+        # Cluster mode (`share`): the worker id that claims outbox rows, the fence every write of a poll passes,
+        # and the last story id the windows have seen (other workers write stories too).
+        self.owner: str | None = None
+        self.fence: Callable[[Session, str], None] | None = None
+        self._seen_upto: int | None = None
+
+    def share(self, owner: str, fence: Callable[[Session, str], None], idle: timedelta | None = None) -> None:
+        """Let other workers write this store too (crawler.store.cluster): every write of a source's poll passes
+        `fence(session, source)` first; stories are written one at a time across the workers, and the
+        in-memory windows catch up with the others' stories before each one is decided. With `idle`, the
+        server ends a transaction of this worker left open that long (a process paused mid-write must not hold
+        the locks the other workers wait for)."""
+        self.owner, self.fence = owner, fence
+        if idle is not None and self.engine.dialect.name == "postgresql":
+            ms = int(idle.total_seconds() * 1000)
+            event.listen(self.engine, "connect", partial(_pg_idle_timeout, ms=ms))
+            self.engine.dispose()  # pooled connections are opened again, with the setting
+
+    @contextmanager
+    def _writing(self, source: str) -> Iterator[Session]:
+        """A write transaction of a source's poll, fenced in cluster mode."""
+        with self.session.begin() as s:
+            if self.fence is not None:
+                self.fence(s, source)
+            yield s
 
     def close(self) -> None:
         self.engine.dispose()
@@ -150,7 +182,7 @@ class Store(StoreReads):
     def record_failure(self, url: str, source: str, error: str, now: datetime | None = None) -> None:
         """Back off 1 h, 2 h, 4 h ... up to a day before an article that failed is tried again."""
         now = now or utcnow()
-        with self.session.begin() as s:
+        with self._writing(source) as s:
             row = s.get(FailedUrl, url) or FailedUrl(url=url, source=source, attempts=0)
             row.attempts += 1
             row.error = error[:2000]
@@ -165,7 +197,7 @@ class Store(StoreReads):
     def save_validators(self, source: str, values: dict[str, tuple[str | None, str | None]]) -> None:
         if not values:
             return
-        with self.session.begin() as s:
+        with self._writing(source) as s:
             for url, (etag, modified) in values.items():
                 s.merge(Validator(url=url, source=source, etag=etag, last_modified=modified, updated=utcnow()))
 
@@ -180,7 +212,9 @@ class Store(StoreReads):
         text_hash, sim = new.content_hash, new.simhash
         if not text_hash:  # computed by the extraction worker where there is one
             text_hash, sim = fingerprint.fingerprints(new.title, new.text, new.url)
-        with self.session.begin() as s:
+        with self._writing(new.source) as s:
+            if self.fence is not None:
+                self._catch_up(s)
             # A story with the source's own id is the same story only under that id: a correction re-published
             # under a new id with the same link is a new story (stored under its key, the link kept on it).
             lookup = [new.key] if new.key else urls
@@ -196,7 +230,28 @@ class Store(StoreReads):
             self._window.append((added.story_id, now, sim))
         if added.story is not None:
             self._threads.committed(added.story)
+            if self._seen_upto is not None:
+                self._seen_upto = max(self._seen_upto, added.story_id)
         return added
+
+    def _catch_up(self, s: Session) -> None:
+        """Cluster mode: wait for the cluster's story lock (held to this transaction's end), then add the stories
+        other workers committed since the last call to the windows. Under the lock ids grow in commit order,
+        so `id > last seen` misses none."""
+        s.execute(text("SELECT pg_advisory_xact_lock(hashtext('newsradar:stories:' || current_database() || '.' "
+                       "|| current_schema()))"))
+        if self._seen_upto is None:  # the windows are read whole when first used
+            self._seen_upto = s.scalar(select(func.coalesce(func.max(Story.id), 0)))
+            return
+        for row in s.execute(select(Story.id, Story.first_seen, Story.simhash, Story.duplicate_of, Story.thread_id,
+                                    Story.thread_sig, Story.tickers, Story.source)
+                             .where(Story.id > self._seen_upto).order_by(Story.id)):
+            if row.duplicate_of is None:
+                if row.simhash is not None and self._window is not None:
+                    self._window.append((row.id, row.first_seen, row.simhash))
+                if row.thread_sig is not None:
+                    self._threads.add(row.id, row.first_seen, row.thread_id, row.thread_sig, row.tickers, row.source)
+            self._seen_upto = row.id
 
     def _insert(self, s: Session, new: NewStory, urls: list[str], text_hash: str, sim: int | None,
                 now: datetime, window: timedelta, plan: Planner | None, thread_window: timedelta | None) -> Added:
@@ -276,7 +331,7 @@ class Store(StoreReads):
         """Apply `update` to the source's health record in one transaction and return what it returns. When that
         is a change (not None), the outbox rows `notices(change)` are written in the same transaction: a crash
         cannot record the change and lose the operator's notice of it."""
-        with self.session.begin() as s:
+        with self._writing(source) as s:
             row = s.get(SourceHealth, source) or SourceHealth(source=source, state="ok", failures=0, polls=0, stories=0)
             s.add(row)
             change = update(row)
@@ -322,6 +377,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any, busy_ms: int) -> None:
     cur.execute(f"PRAGMA busy_timeout={busy_ms}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _pg_idle_timeout(dbapi_conn: Any, _record: Any, ms: int) -> None:
+    with dbapi_conn.cursor() as cur:
+        cur.execute(f"SET idle_in_transaction_session_timeout = {int(ms)}")
+    dbapi_conn.commit()
 
 
 def _sqlite_begin(conn: Any) -> None:

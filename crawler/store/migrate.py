@@ -8,6 +8,7 @@ step idempotent and in one transaction, detected from the columns the store has 
    nullable so an operator notice or a scheduled report can be a row like any alert. PostgreSQL alters the
    table in place; SQLite cannot drop a NOT NULL constraint, so it rebuilds the table (SQLite's documented 12-step procedure: new table, copy every row
    with its id, drop the old one) inside the same transaction: a failure leaves the old table untouched.
+3. `outbox` gains `claimed_by` (nullable: the cluster worker sending a row).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def upgrade(engine: Any) -> None:
     """Apply every step the store still needs (a no-op on a current store)."""
     _story_columns(engine)
     _outbox_notices(engine)
+    _outbox_claims(engine)
 
 
 def _story_columns(engine: Any) -> None:
@@ -66,3 +68,10 @@ def _outbox_notices(engine: Any) -> None:
         listed = ", ".join(old)
         conn.exec_driver_sql(f"INSERT INTO outbox ({listed}) SELECT {listed} FROM outbox_before_notices")
         conn.exec_driver_sql("DROP TABLE outbox_before_notices")
+
+
+def _outbox_claims(engine: Any) -> None:
+    if "claimed_by" in {c["name"] for c in inspect(engine).get_columns("outbox")}:
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE outbox ADD COLUMN claimed_by VARCHAR(200)")

@@ -18,8 +18,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "Burst", "FailedUrl", "Match", "Outbox", "SourceHealth", "Story", "StoryUrl", "UtcDateTime",
-           "Validator", "iso_utc", "rule_names", "utcnow"]
+__all__ = ["Base", "Burst", "FailedUrl", "Match", "Outbox", "SourceHealth", "SourceSchedule", "Story", "StoryUrl",
+           "UtcDateTime", "Validator", "Worker", "iso_utc", "rule_names", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -169,6 +169,7 @@ class Outbox(Base):
     batch: Mapped[str | None] = mapped_column(String(64))  # the digest message it went out in, if any
     held: Mapped[bool] = mapped_column(Boolean, default=False)  # deferred by quiet hours, digest or rate limit
     reported: Mapped[bool] = mapped_column(Boolean, default=False)  # dead rows: operator told once
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # the cluster worker sending it (crawler.store.cluster)
 
     def rule_names(self) -> list[str]:
         return rule_names(self.rules)
@@ -205,3 +206,36 @@ class SourceHealth(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     polls: Mapped[int] = mapped_column(Integer, default=0)
     stories: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Worker(Base):
+    """A `newsradar run` of a cluster (crawler.store.cluster): registered at start, its heartbeat (the
+    database's clock) renewed every quarter of `cluster.lease`, removed at a clean stop."""
+
+    __tablename__ = "workers"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # HOST:PID:RANDOM
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started: Mapped[datetime] = mapped_column(UtcDateTime)
+    heartbeat: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    polls: Mapped[int] = mapped_column(Integer, default=0)  # polls finished under a lease
+    fenced: Mapped[int] = mapped_column(Integer, default=0)  # polls whose lease was taken over while they ran
+    coord_queries: Mapped[int] = mapped_column(Integer, default=0)  # coordination statements run, and their time
+    coord_ms: Mapped[float] = mapped_column(default=0.0)
+
+
+class SourceSchedule(Base):
+    """When each source is next due and which worker holds its poll (crawler.store.cluster). `epoch` grows with
+    every claim: a write of a poll is accepted only while its (owner, epoch) still holds an unexpired lease."""
+
+    __tablename__ = "source_schedule"
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    timing: Mapped[str] = mapped_column(String(200), default="")  # the schedule it was planned with
+    next_due: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_owner: Mapped[str | None] = mapped_column(String(200))  # who finished the last poll, and when
+    last_polled: Mapped[datetime | None] = mapped_column(UtcDateTime)

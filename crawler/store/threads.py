@@ -49,7 +49,8 @@ class Recent(NamedTuple):
 
 class Window:
     """The originals first seen within the thread window, with their signatures, kept in memory like the
-    SimHash window (one process writes a store, crawler.run.lock): read from the store once, then appended to
+    SimHash window (one process writes a store, crawler.run.lock; in a cluster each worker's window catches up
+    with the others', Store._catch_up): read from the store once, then appended to
     as stories commit, so a new story costs no query and no JSON decoding of its candidates."""
 
     def __init__(self) -> None:
@@ -70,9 +71,15 @@ class Window:
 
     def committed(self, story: Story) -> None:
         """A story that started or joined a thread was committed: later stories compare with it."""
-        if story.thread_sig is not None and self.since is not None:
-            self.rows.append(Recent(story.id, story.first_seen, story.thread_id, story.thread_sig,
-                                    frozenset(story.tickers or ()), story.source))
+        if story.thread_sig is not None:
+            self.add(story.id, story.first_seen, story.thread_id, story.thread_sig, story.tickers, story.source)
+
+    def add(self, story_id: int, first_seen: datetime, thread_id: int | None, sig: list[int], tickers: list | None,
+            source: str) -> None:
+        """A committed original with a signature (this process's, or another cluster worker's)."""
+        if self.since is not None:
+            self.rows.append(Recent(story_id, first_seen, thread_id or story_id, sig, frozenset(tickers or ()),
+                                    source))
 
 
 def signature_of(title: str | None, text: str | None) -> list[int]:

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -396,12 +397,14 @@ sources:
         d = subprocess.Popen([sys.executable, "-m", "crawler", "run", "-c", str(config)], stdout=subprocess.DEVNULL,
                              stderr=err, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
-        wanted = ('newsradar_polls_total{source="markets",status="ok"}',
-                  'newsradar_polls_total{source="broken",status="error"}', 'newsradar_outbox_alerts{status="pending"}')
+        me = f'worker="{socket.gethostname()}"'  # a single instance's series carry its host name
+        wanted = (f'newsradar_polls_total{{source="markets",status="ok",{me}}}',
+                  f'newsradar_polls_total{{source="broken",status="error",{me}}}',
+                  f'newsradar_outbox_alerts{{status="pending",{me}}}')
         text = _wait_for(lambda: (t := _scrape(f"http://127.0.0.1:{port}/metrics")) and all(w in t for w in wanted) and t,
                          d, log)
-        assert 'newsradar_stories_total{source="markets"} 1.0' in text
-        assert 'newsradar_poll_seconds_bucket{le="0.1",source="markets"}' in text
+        assert f'newsradar_stories_total{{source="markets",{me}}} 1.0' in text
+        assert f'newsradar_poll_seconds_bucket{{le="0.1",source="markets",{me}}}' in text
         d.send_signal(signal.SIGTERM)
         assert d.wait(30) == 0, log.read_text()[-3000:]
     finally:

@@ -2,7 +2,8 @@
 
 `Site.add(path, body, content_type=..., status=..., headers=...)` publishes a page. Every page gets an ETag and a
 Last-Modified and answers conditional requests with 304, as a well-behaved news site does. `site.hits[path]`
-counts requests; `site.requests` keeps (method, path, headers) for assertions (User-Agent, If-None-Match).
+counts requests; `site.requests` keeps (method, path, headers) for assertions (User-Agent, If-None-Match), and
+`site.times` when each came.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Site:
         self.pages: dict[str, Page] = {}
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.times: list[tuple[float, str]] = []  # (time.monotonic(), path) of every request, in arrival order
         self.in_flight = 0
         self.peak_in_flight = 0
         self.lock = threading.Lock()
@@ -82,6 +84,7 @@ class Site:
         with self.lock:
             self.hits[path] += 1
             self.requests.append(("GET", path, dict(handler.headers.items())))
+            self.times.append((time.monotonic(), path))
             page = self.pages.get(path) or self.pages.get(path.split("?", 1)[0])
         if page is None:
             send(handler, 404, b"not found", "text/plain", {})

@@ -12,12 +12,12 @@ from crawler.store.database import Outbox, Store
 
 def _old_outbox(url: str, story_id: int) -> None:
     """Replace the outbox by the table as newsradar created it before operator notices: no `kind`, no
-    `payload`, `story_id` NOT NULL; and put one alert row in it."""
+    `payload`, no `claimed_by`, `story_id` NOT NULL; and put one alert row in it."""
     engine = create_engine(url)
     old = MetaData()
     columns = [Column(c.name, c.type, primary_key=c.primary_key, index=c.index,
                       nullable=False if c.name == "story_id" else c.nullable)
-               for c in Outbox.__table__.c if c.name not in ("kind", "payload", "key")]
+               for c in Outbox.__table__.c if c.name not in ("kind", "payload", "key", "claimed_by")]
     table = Table("outbox", old, *columns, UniqueConstraint("story_id", "notifier", "target"))
     with engine.begin() as conn:
         Outbox.__table__.drop(conn)
@@ -38,8 +38,9 @@ def test_an_old_outbox_gains_kind_payload_and_a_nullable_story(store):
     reopened = Store(url)
     try:
         columns = {c["name"]: c for c in inspect(reopened.engine).get_columns("outbox")}
-        assert {"kind", "payload", "key"} <= set(columns) and columns["story_id"]["nullable"]
+        assert {"kind", "payload", "key", "claimed_by"} <= set(columns) and columns["story_id"]["nullable"]
         (row, _title), = reopened.outbox_rows()
+        assert row.claimed_by is None
         assert (row.id, row.kind, row.status, row.attempts, row.rules) == (41, "alert", "dead", 8, [["r", ["t"]]])
         with reopened.session.begin() as s:  # a notice needs no story
             s.add(Outbox(story_id=None, kind="ops", payload={"title": "t", "body": "b"}, notifier="ops", target=0,
