@@ -122,7 +122,9 @@ class Daemon:
     async def shutdown(self) -> int:
         log.info("stopping: no new polls; waiting up to %s for %d running", self.config.daemon.shutdown_grace,
                  len(self.running))
-        self.scheduler.pause()
+        for job in self.scheduler.get_jobs():
+            if job.id != "beat":  # a cluster worker keeps its leases while its polls finish
+                job.pause()
         if self.running:
             _, pending = await asyncio.wait(self.running, timeout=self.config.daemon.shutdown_grace.total_seconds())
             if pending:

@@ -121,6 +121,8 @@ class InstanceLock:
                 how = "pg_advisory_unlock_shared" if self.shared else "pg_advisory_unlock"
                 self._conn.execute(text(f"SELECT {how}({_PG_KEY})"))
                 self._conn.commit()
+            except Exception as exc:  # the connection is gone (a server restart): so is the lock it held
+                log.warning("instance lock already gone with its connection: %s", type(exc).__name__)
             finally:
                 self._conn.close()
                 self._conn = None

@@ -151,10 +151,10 @@ class Store(StoreReads):
         server ends a transaction of this worker left open that long (a process paused mid-write must not hold
         the locks the other workers wait for)."""
         self.owner, self.fence = owner, fence
-        if idle is not None and self.engine.dialect.name == "postgresql":
-            ms = int(idle.total_seconds() * 1000)
-            event.listen(self.engine, "connect", partial(_pg_idle_timeout, ms=ms))
-            self.engine.dispose()  # pooled connections are opened again, with the setting
+        if self.engine.dialect.name == "postgresql":
+            ms = int(idle.total_seconds() * 1000) if idle is not None else 0
+            event.listen(self.engine, "connect", partial(_pg_worker_session, worker=owner, idle_ms=ms))
+            self.engine.dispose()  # pooled connections are opened again, with the settings
 
     @contextmanager
     def _writing(self, source: str) -> Iterator[Session]:
@@ -379,9 +379,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any, busy_ms: int) -> None:
     cur.close()
 
 
-def _pg_idle_timeout(dbapi_conn: Any, _record: Any, ms: int) -> None:
+def _pg_worker_session(dbapi_conn: Any, _record: Any, worker: str, idle_ms: int) -> None:
+    # application_name: pg_stat_activity shows which worker a connection is (63 bytes at most)
     with dbapi_conn.cursor() as cur:
-        cur.execute(f"SET idle_in_transaction_session_timeout = {int(ms)}")
+        cur.execute("SELECT set_config('application_name', %s, false)", (f"newsradar {worker}"[:63],))
+        cur.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, false)", (str(int(idle_ms)),))
     dbapi_conn.commit()
 
 

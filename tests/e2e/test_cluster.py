@@ -238,3 +238,23 @@ def test_a_worker_paused_past_its_lease_writes_nothing_when_it_resumes(site, htt
         assert all(got[t] == 1 for t in world.titles()), got
     assert "fenced out" in paused.text()
     assert paused.stop() == 0
+
+
+def test_a_worker_whose_database_connections_are_cut_carries_on(site, http_receiver, smtp_server, cluster, tmp_path):
+    """What a PostgreSQL restart does to a worker, without restarting the machine's server: every connection the
+    worker's store opened is terminated; it reconnects and goes on, and the next stories still arrive once."""
+    world = World(site, 2)
+    config = _config(tmp_path, cluster.url, world, http_receiver, smtp_server)
+    cluster.start(config, 1)
+    wait_for(_all_alerted(world, http_receiver, smtp_server), timeout=60, what=f"the first alerts\n{cluster.logs()}")
+    [(worker,)] = cluster.query("SELECT id FROM workers")
+    cut = cluster.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n",
+                        n=f"newsradar {worker}"[:63])
+    assert cut, "the worker's connections are named after it (pg_stat_activity)"
+    world.add(0)
+    world.add(1)
+    wait_for(_all_alerted(world, http_receiver, smtp_server), timeout=60, what=f"alerts after the cut\n{cluster.logs()}")
+    for got in (_hook_titles(http_receiver), _mail_titles(smtp_server)):
+        assert all(got[t] == 1 for t in world.titles()), got
+    assert cluster.workers[0].proc.poll() is None
+    assert cluster.workers[0].stop() == 0
