@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import crawl, report
+from bench import cluster, crawl, report
 from crawler.config.model import parse_config
 
 
@@ -16,3 +16,12 @@ def test_the_crawl_benchmark_config_parses(tmp_path):
 
 def test_the_report_benchmark_config_parses(tmp_path):
     assert parse_config(report.CONFIG, Path(tmp_path / "config.yaml"), {}).watchlists
+
+
+def test_the_cluster_benchmark_configs_parse(tmp_path):
+    urls = ["http://127.0.0.1:9/f0.xml", "http://127.0.0.2:9/f1.xml"]
+    single = parse_config(cluster.config(f"sqlite:///{tmp_path / 'x.db'}", urls, cluster=False),
+                          Path(tmp_path / "config.yaml"), {})
+    shared = parse_config(cluster.config("postgresql+psycopg://postgres@127.0.0.1:5432/test", urls, cluster=True),
+                          Path(tmp_path / "config.yaml"), {})
+    assert single.cluster is None and shared.cluster is not None and len(shared.sources) == 2
