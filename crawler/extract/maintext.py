@@ -20,6 +20,11 @@ The rule, measured on the corpora in ``../shared/corpora`` (body token F1; trafi
 3. ``favor_recall`` only when both came back empty (wcxb 0.939, as ``newsradar extract`` without a URL; no
    page left empty where any mode finds text).
 
+The precise run skips trafilatura's comparison with its external extractors (readability, justext:
+``fast=True``). In precision mode that comparison replaces a text that is empty, short or under half of
+readability's, and there step 2 takes the balanced run, which makes the same comparison. On the 961
+pages of the three corpora the texts are identical, and extraction costs about a fifth less CPU.
+
 Afterwards a trailing disclaimer or copyright line is cut, and a text that is only boilerplate is not a text:
 when, leaving out disclaimer lines, no sentence (3+ tokens ending in sentence punctuation) and no line of 25+
 tokens remains, and what remains is a disclaimer or at least three short lines (a menu), the result is
@@ -123,7 +128,8 @@ def main_text(tree, url: str | None, options: dict[str, Any], line_filter: Calla
         return getattr(doc, "text", None) or ""
 
     text = tidy(
-        choose(run(), lambda: run(favor_precision=False), lambda: run(favor_precision=False, favor_recall=True)),
+        choose(run(fast=True), lambda: run(favor_precision=False),
+               lambda: run(favor_precision=False, favor_recall=True)),
         line_filter,
     )
     if not text:

@@ -139,3 +139,16 @@ def test_an_h1_unrelated_to_the_title_is_not_the_headline():
         + "</body></html>"
     )
     assert extract_page(body.encode()).title == "Fed holds rates and signals two cuts"
+
+
+def test_the_external_extractors_run_once_per_page_in_the_balanced_run_only(monkeypatch):
+    """readability and justext are the costly part of a trafilatura run: the precise run skips them
+    (crawler.extract.maintext), the balanced run, which decides whenever they would matter, keeps them."""
+    import trafilatura.external
+
+    calls = []
+    real = trafilatura.external.try_readability
+    monkeypatch.setattr(trafilatura.external, "try_readability", lambda tree: calls.append(1) or real(tree))
+    got = page("collapsed_article.html")
+    assert "Shares of the chipmaker rose sharply" in got.text
+    assert len(calls) == 1
