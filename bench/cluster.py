@@ -25,12 +25,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +38,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.exc import ProgrammingError  # noqa: E402
 
 from bench.cost import feed, new_site  # noqa: E402
+from bench.procs import stop  # noqa: E402
+from tests.support.pg import fresh_schema  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 PG = os.environ.get("NEWSRADAR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -105,18 +105,6 @@ def start(cfg: Path, log: Path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=log.open("w"))
 
 
-def stop(procs: list[subprocess.Popen]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(10)
-
-
 def phase_figures(world: World, mark: list[int], expected: int) -> dict:
     times = world.feed_times(mark)
     stamps = sorted(t for ts in times.values() for t in ts)
@@ -138,16 +126,16 @@ def bench_sqlite(world: World, tmp: Path) -> dict:
         wait(lambda: len(world.feed_times(mark)) >= n, "every source polled by the single worker", procs=[proc])
         time.sleep(1)  # a second request would show here
     finally:
-        stop([proc])
+        stop(proc)
     return {"config": "SQLite, 1 worker (no cluster)", **phase_figures(world, mark, n)}
 
 
 def bench_cluster(world: World, tmp: Path, workers: int) -> dict:
-    schema = f"nr_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{PG}{'&' if '?' in PG else '?'}options=-csearch_path%3D{schema}"
+    with fresh_schema(PG, prefix="nr_bench_") as url:
+        return _bench_cluster(world, tmp, workers, url)
+
+
+def _bench_cluster(world: World, tmp: Path, workers: int, url: str) -> dict:
     store = create_engine(url)
     n = len(world.feeds)
     cfg = tmp / f"cluster{workers}.yaml"
@@ -185,11 +173,9 @@ def bench_cluster(world: World, tmp: Path, workers: int) -> dict:
         after = counters()
         time.sleep(1)
     finally:
-        stop(procs)
+        for p in procs:
+            stop(p)
         store.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
     polls = after[0] - before[0]
     return {"config": f"PostgreSQL, {workers} worker{'s' if workers > 1 else ''}", **phase_figures(world, mark, n),
             "coord_queries_per_poll": (after[1] - before[1]) / polls, "coord_ms_per_poll": (after[2] - before[2]) / polls}

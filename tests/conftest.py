@@ -9,17 +9,16 @@ import logging
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from crawler.cli.main import main as cli_main
 from crawler.run import logs
 from crawler.store.database import Store
+from tests.support.pg import fresh_schema
 from tests.support.receivers import closed_port, http_receiver, smtp_server  # noqa: F401  (fixtures)
 from tests.support.site import site  # noqa: F401  (fixture)
 
@@ -127,17 +126,8 @@ def pg_schema() -> Iterator[str]:
     where no PostgreSQL is configured)."""
     if not PG_URL:
         pytest.skip("NEWSRADAR_TEST_PG_URL is not set: no PostgreSQL to test against")
-    schema = f"nr_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with fresh_schema(PG_URL) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
