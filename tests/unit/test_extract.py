@@ -415,3 +415,17 @@ def test_parse_datetime(value, expected):
     assert got == expected
     if expected is not None:
         assert (got.tzinfo is None) == (expected.tzinfo is None)
+
+
+def test_the_parsed_page_is_lxml_html_elements_with_forms_as_plain_elements():
+    # The parser picks element classes in C (one HtmlElement class for every tag) instead of lxml.html's
+    # Python lookup; trafilatura and the metadata code need HtmlElement's methods on every element.
+    from lxml.html import HtmlElement
+
+    from crawler.extract.article import _parse
+
+    tree = _parse("<html><body><form><input name=q><p>Shares <b>rose</b>.</p></form><table><tr><td>1</td>"
+                  "</tr></table></body></html>")
+    assert all(isinstance(element, HtmlElement) for element in tree.iter())
+    assert tree.find(".//form").text_content() == "Shares rose."
+    assert type(tree.find(".//form")) is HtmlElement  # not lxml.html.FormElement: nothing here uses forms
