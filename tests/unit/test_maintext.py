@@ -9,7 +9,7 @@ import pytest
 
 from crawler.extract.article import extract_page
 from crawler.items import ArticlePage, FetchFailure, Hint, NewStory
-from crawler.extract.maintext import boilerplate_reason, choose
+from crawler.extract.maintext import boilerplate_reason, choose, holds_most_of
 from crawler.extract.story import build_story
 
 PAGES = Path(__file__).resolve().parents[1] / "data" / "pages"
@@ -74,6 +74,38 @@ def test_choose_takes_balanced_when_precision_lost_prose_and_recall_when_both_ar
     assert choose(first, lambda: first + "\n" + more, lambda: "") == first + "\n" + more
     assert choose("", lambda: more, lambda: "") == more
     assert choose("", lambda: "", lambda: first) == first
+
+
+def test_the_balanced_run_is_skipped_only_when_the_precise_text_holds_most_of_the_page():
+    first = "Shares rose sharply on Tuesday after the company beat forecasts by a wide margin, analysts said."
+    more = "\n".join(f"Paragraph {i} of the story goes on to explain what the results mean for investors." for i in range(4))
+    ran = []
+    assert choose(first, lambda: ran.append(1) or first + "\n" + more, lambda: "", lambda precise: True) == first
+    assert not ran, "a page whose text the precise run already holds cannot have a longer extraction"
+    assert choose(first, lambda: first + "\n" + more, lambda: "", lambda precise: False) == first + "\n" + more
+    assert choose("", lambda: more, lambda: "", lambda precise: True) == more, "an empty precise text never wins"
+
+
+@pytest.mark.parametrize(
+    ("body", "holds"),
+    [
+        # nearly all of the page is the article
+        ("<h1>Chip maker lifts forecast</h1><p>{story}</p>", True),
+        # a sidebar as long as the story: another run might be long enough to win
+        ("<p>{story}</p><aside>{story}</aside>", False),
+        # scripts and styles are no text any extractor returns
+        ("<p>{story}</p><script>var a = 'one two three four five six seven eight nine ten';</script>"
+         "<style>.a {{ color: red; margin: 0 auto; padding: 1px 2px 3px 4px; }}</style>", True),
+        # JSON-LD is: trafilatura's fallback reads its articleBody
+        ('<p>{story}</p><script type="application/ld+json">{{"articleBody": "{story} {story}"}}</script>', False),
+    ],
+)
+def test_holds_most_of_counts_every_text_an_extraction_could_return(body, holds):
+    from crawler.extract.article import _parse
+
+    story = "Shares rose sharply on Tuesday after the company beat forecasts by a wide margin, analysts said."
+    tree = _parse(f"<html><head><title>t</title></head><body>{body.format(story=story)}</body></html>")
+    assert holds_most_of(tree, story) is holds
 
 
 @pytest.mark.parametrize(
