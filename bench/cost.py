@@ -5,8 +5,11 @@ this run against a baseline measured in the same run, on local sites (tests.supp
 
 - ``once``: 5 feeds of 10 items each (and one rule, one notifier), stored by a first pass; then ``--runs`` unchanged passes (every feed a 304)
   of ``newsradar run --once``, of ``urlwatch`` (cron-style, its own cache; skipped if not installed) and of a
-  bare ``requests`` + feedparser loop with its ETags in a JSON file (the floor of any Python poller). CPU per
-  run of each process with its children (RUSAGE_CHILDREN), and the ratios.
+  bare ``requests`` + feedparser loop with its ETags in a JSON file (the floor of any Python poller), and of a
+  process that only imports what such a pass loads from newsradar's libraries (``LIBRARIES``: Scrapy and its
+  HTTP handler, Twisted's reactor, SQLAlchemy, apprise with its plugins, Jinja2, pydantic) and does nothing:
+  the floor of any pass built on them, and what of newsradar's CPU is its own. CPU per run of each process with
+  its children (RUSAGE_CHILDREN), and the ratios.
 - ``first``: a first pass over ``--sources`` feed sources (one article each) spread over 20 loopback hosts
   (127.0.0.1-127.0.0.20), with the default ``parallel_sources: 8`` and with 128; the tree's RSS (main process
   and workers, summed) sampled every 50 ms, its peak; the most polls at once (from the pass summary) and the
@@ -59,6 +62,13 @@ for url in sys.argv[2:]:
     seen["etag"] = resp.headers.get("ETag")
 state_file.write_text(json.dumps(state))
 '''
+
+# Each of these is loaded by an unchanged `run --once` (python -X importtime shows them); apprise's plugins are loaded
+# when the config's notifier URLs are checked.
+LIBRARIES = ("import scrapy.crawler, scrapy.core.downloader.handlers.http11, twisted.internet.asyncioreactor, "
+             "sqlalchemy.orm, jinja2, pydantic\n"
+             "from apprise.manager_plugins import NotificationManager\n"
+             "NotificationManager().schemas()")
 
 
 def article(title: str, n: int) -> str:
@@ -131,6 +141,7 @@ def bench_once(runs: int) -> dict:
             bare = [sys.executable, "-c", BARE_LOOP, str(tmp / "bare.json"), *urls]
             cpu_of(bare, 1, tmp)
             result["requests+feedparser"] = cpu_of(bare, runs, tmp)
+            result["libraries only"] = cpu_of([sys.executable, "-c", LIBRARIES], runs, tmp)
             if shutil.which("urlwatch"):
                 (tmp / "urls.yaml").write_text("\n---\n".join(f"name: s{i}\nurl: {u}" for i, u in enumerate(urls)))
                 uw = ["urlwatch", "--urls", str(tmp / "urls.yaml"), "--config", str(tmp / "urlwatch.yaml"),
@@ -242,13 +253,17 @@ def main() -> int:
     if "once" in only:
         out["once"] = r = bench_once(args.runs)
         print(f"unchanged run --once of 5 feeds, CPU per run (mean of {args.runs}):")
-        for name in ("newsradar", "urlwatch", "requests+feedparser"):
+        for name in ("newsradar", "libraries only", "urlwatch", "requests+feedparser"):
             if name in r:
                 print(f"  {name:<22}{r[name] * 1000:8.0f} ms")
         print(f"  extraction workers started by an unchanged pass: {r['workers_started']}")
         for base in ("urlwatch", "requests+feedparser"):
             if base in r:
                 print(f"  newsradar / {base}: {r['newsradar'] / r[base]:.1f}x")
+        if "urlwatch" in r:
+            print(f"  libraries only / urlwatch: {r['libraries only'] / r['urlwatch']:.1f}x")
+        print(f"  newsradar's own share: {(r['newsradar'] - r['libraries only']) * 1000:.0f} ms "
+              f"({1 - r['libraries only'] / r['newsradar']:.0%} of its CPU)")
     if "first" in only:
         out["first"] = rows = [bench_first(args.sources, p) for p in (8, 128)]
         print(f"first pass over {args.sources} sources on 20 hosts:")

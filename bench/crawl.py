@@ -14,8 +14,9 @@ new server (new port), temp dir and Python process (a reactor runs once per proc
 - cold: the real ``python -m crawler run --once``; time and count from its ``poll ... new=N ... ms=MS`` log line.
   ``run --once`` does not warm the extraction pool: spawning workers and their first page are inside.
 - warm: the same with ``Poller.warm_up()`` awaited before the poll (the workers started before the first article).
-- primed: the same with every worker having extracted one real article first (trafilatura, dateparser and
-  py3langid's model loaded), as in a daemon after its first poll: the steady state, the final line's figure.
+- primed: the same with every worker having extracted one article first (trafilatura, py3langid's model and
+  dateparser's locale tables loaded), as in a daemon after its first polls: the steady state, the final line's
+  figure.
 Each newsradar run's SQLite store is checked to hold all N pages.
 """
 
@@ -52,6 +53,9 @@ sources:
 """
 PRIME_PAGE = ("<html><head><title>Chip maker lifts forecast - Example News</title></head><body><article>"
               "<h1>Chip maker lifts forecast</h1><p>March 3, 2021</p>"
+              # a byline htmldate hands to dateparser, which then builds the tables of all its locales (2 of the
+              # 181 pages do that; a worker pays it once, ~2 s, and a primed worker must have paid it)
+              '<span class="date">By Tom Davies, Associated Press. Published 11:34</span>'
               + "<p>Shares of the chip maker rose after quarterly revenue beat forecasts, and the company said demand "
                  "for data centre power and domestic computing would keep growing through the year.</p>" * 12
               + "</article></body></html>").encode()
