@@ -20,7 +20,8 @@ Pipeline:
    the balanced or recall result is taken: the rule and its measurements are in ``crawler.extract.maintext``.
    A text that is only boilerplate (a disclaimer, a menu) counts as none: ``Page.failure`` says why.
 4. Metadata from the same tree: title without the site suffix, publication time from structured
-   data first (``crawler.extract.dates.find_date``, which also says where it read it), canonical URL, and the language of the main text.
+   data first (``crawler.extract.dates.find_date``, which also says where it read it), canonical URL, and the
+   language of the main text (``crawler.extract.language``).
 """
 
 from __future__ import annotations
@@ -33,16 +34,16 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
-import py3langid  # its model loads on first use (classify), not on import: only pages that need it pay
 from lxml.etree import ElementDefaultClassLookup, HTMLParser, ParserError, XPath
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction, document_fromstring
 from trafilatura.settings import use_config
 
-from crawler.cjk import CJK_RE, HAN, HANGUL, KANA, WORD_RE
+from crawler.cjk import CJK_RE, WORD_RE
 from crawler.extract.dates import find_date
 from crawler.extract.decode import decode_html
 from crawler.extract.headline import choose as choose_headline
 from crawler.extract.headline import headline_h1s, strip_decoration
+from crawler.extract.language import page_lang
 from crawler.extract.maintext import main_text
 
 __all__ = ["Page", "extract_page"]
@@ -324,7 +325,7 @@ def _title(tree) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Canonical URL, language
+# Canonical URL
 
 
 def _canonical(tree, url: str | None) -> str | None:
@@ -339,44 +340,6 @@ def _canonical(tree, url: str | None) -> str | None:
         if parts.scheme in ("http", "https") and parts.netloc:
             return absolute
     return None
-
-
-_KANA_RE, _HANGUL_RE, _HAN_RE = (re.compile(f"[{chars}]") for chars in (KANA, HANGUL, HAN))
-
-
-def _normalise_lang(code: str | None) -> str | None:
-    primary = re.split(r"[-_]", (code or "").strip().lower())[0]
-    return primary if re.fullmatch(r"[a-z]{2}", primary) else None
-
-
-# Below this many letters langid's answer is noise ("Home" comes out as Afrikaans).
-_MIN_LANGID_LETTERS = 20
-
-
-def detect_lang(text: str) -> str | None:
-    sample = text[:3000]
-    letters = sum(map(str.isalpha, sample))
-    if not letters:
-        return None
-    # langid confuses short Chinese/Japanese passages; script ratios are exact for these three.
-    kana, hangul, han = (len(r.findall(sample)) for r in (_KANA_RE, _HANGUL_RE, _HAN_RE))
-    if kana / letters > 0.05:
-        return "ja"
-    if hangul / letters > 0.3:
-        return "ko"
-    if han / letters > 0.3:
-        return "zh"
-    if letters < _MIN_LANGID_LETTERS:
-        return None
-    return _normalise_lang(py3langid.classify(sample)[0])
-
-
-def _lang(text: str, tree) -> str | None:
-    """Language of the main text; <html lang> only when there is no text to tell it from."""
-    detected = detect_lang(text) if text else None
-    if detected or tree is None:
-        return detected
-    return _normalise_lang(tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,7 +371,7 @@ def extract_page(body: bytes, url: str | None = None, content_type: str | None =
     if tree is None:
         failure = "no text: the body is empty, binary or not HTML"
     try:
-        lang = _lang(text, tree)
+        lang = page_lang(text, tree)
     except ImportError:
         raise
     except Exception:

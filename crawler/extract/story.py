@@ -23,7 +23,8 @@ from w3lib.html import remove_tags, replace_entities
 
 from crawler.extract.settle import settle
 from crawler.extract.timestamps import FIRST_SEEN, Dated, parse_datetime
-from crawler.extract.article import Page, detect_lang, extract_page
+from crawler.extract.article import Page, extract_page
+from crawler.extract.language import detect_lang
 from crawler.dedupe.fingerprint import fingerprints
 from crawler.items import ArticlePage, FetchFailure, NewStory
 from crawler.dedupe.urls import canonical_url
