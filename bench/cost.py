@@ -8,8 +8,9 @@ this run against a baseline measured in the same run, on local sites (tests.supp
   bare ``requests`` + feedparser loop with its ETags in a JSON file (the floor of any Python poller), and of a
   process that only imports what such a pass loads from newsradar's libraries (``LIBRARIES``: Scrapy and its
   HTTP handler, Twisted's reactor, SQLAlchemy, apprise with its plugins, Jinja2, pydantic) and does nothing:
-  the floor of any pass built on them, and what of newsradar's CPU is its own. CPU per run of each process with
-  its children (RUSAGE_CHILDREN), and the ratios.
+  the floor of any pass built on them; and of the same plus a bare Scrapy spider fetching the 5 feeds once
+  (``BARE_SCRAPY``): what of newsradar's CPU is its own. CPU per run of each process with its children
+  (RUSAGE_CHILDREN), and the ratios.
 - ``first``: a first pass over ``--sources`` feed sources (one article each) spread over 20 loopback hosts
   (127.0.0.1-127.0.0.20), with the default ``parallel_sources: 8`` and with 128; the tree's RSS (main process
   and workers, summed) sampled every 50 ms, its peak; the most polls at once (from the pass summary) and the
@@ -69,6 +70,26 @@ LIBRARIES = ("import scrapy.crawler, scrapy.core.downloader.handlers.http11, twi
              "sqlalchemy.orm, jinja2, pydantic\n"
              "from apprise.manager_plugins import NotificationManager\n"
              "NotificationManager().schemas()")
+# The same, plus a bare Scrapy spider (Scrapy's defaults, robots.txt obeyed, no telnet) fetching the feeds once:
+# what a pass built on these libraries costs before any code of its own (the feeds are 200s here, not 304s).
+BARE_SCRAPY = LIBRARIES + r'''
+import sys
+import scrapy
+from scrapy.crawler import CrawlerProcess
+class Feeds(scrapy.Spider):
+    name = "feeds"
+    async def start(self):
+        for url in sys.argv[1:]:
+            yield scrapy.Request(url)
+    def parse(self, response):
+        yield {"url": response.url, "bytes": len(response.body)}
+process = CrawlerProcess({"LOG_LEVEL": "ERROR", "TELNETCONSOLE_ENABLED": False, "ROBOTSTXT_OBEY": True,
+                          "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor"})
+crawler = process.create_crawler(Feeds)
+process.crawl(crawler)
+process.start()
+sys.exit(0 if crawler.stats.get_value("item_scraped_count") == len(sys.argv) - 1 else "not every feed fetched")
+'''
 
 
 def article(title: str, n: int) -> str:
@@ -142,6 +163,7 @@ def bench_once(runs: int) -> dict:
             cpu_of(bare, 1, tmp)
             result["requests+feedparser"] = cpu_of(bare, runs, tmp)
             result["libraries only"] = cpu_of([sys.executable, "-c", LIBRARIES], runs, tmp)
+            result["libraries + bare Scrapy"] = cpu_of([sys.executable, "-c", BARE_SCRAPY, *urls], runs, tmp)
             if shutil.which("urlwatch"):
                 (tmp / "urls.yaml").write_text("\n---\n".join(f"name: s{i}\nurl: {u}" for i, u in enumerate(urls)))
                 uw = ["urlwatch", "--urls", str(tmp / "urls.yaml"), "--config", str(tmp / "urlwatch.yaml"),
@@ -253,7 +275,7 @@ def main() -> int:
     if "once" in only:
         out["once"] = r = bench_once(args.runs)
         print(f"unchanged run --once of 5 feeds, CPU per run (mean of {args.runs}):")
-        for name in ("newsradar", "libraries only", "urlwatch", "requests+feedparser"):
+        for name in ("newsradar", "libraries + bare Scrapy", "libraries only", "urlwatch", "requests+feedparser"):
             if name in r:
                 print(f"  {name:<22}{r[name] * 1000:8.0f} ms")
         print(f"  extraction workers started by an unchanged pass: {r['workers_started']}")
@@ -261,9 +283,10 @@ def main() -> int:
             if base in r:
                 print(f"  newsradar / {base}: {r['newsradar'] / r[base]:.1f}x")
         if "urlwatch" in r:
-            print(f"  libraries only / urlwatch: {r['libraries only'] / r['urlwatch']:.1f}x")
-        print(f"  newsradar's own share: {(r['newsradar'] - r['libraries only']) * 1000:.0f} ms "
-              f"({1 - r['libraries only'] / r['newsradar']:.0%} of its CPU)")
+            for floor in ("libraries only", "libraries + bare Scrapy"):
+                print(f"  {floor} / urlwatch: {r[floor] / r['urlwatch']:.1f}x")
+        print(f"  newsradar's own share: {(r['newsradar'] - r['libraries + bare Scrapy']) * 1000:.0f} ms "
+              f"({1 - r['libraries + bare Scrapy'] / r['newsradar']:.0%} of its CPU) over the bare Scrapy pass")
     if "first" in only:
         out["first"] = rows = [bench_first(args.sources, p) for p in (8, 128)]
         print(f"first pass over {args.sources} sources on 20 hosts:")
