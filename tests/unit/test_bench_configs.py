@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import cluster, crawl, report
+from bench import cluster, cost, crawl, report
 from crawler.config.model import parse_config
 
 
@@ -25,3 +25,10 @@ def test_the_cluster_benchmark_configs_parse(tmp_path):
     shared = parse_config(cluster.config("postgresql+psycopg://postgres@127.0.0.1:5432/test", urls, cluster=True),
                           Path(tmp_path / "config.yaml"), {})
     assert single.cluster is None and shared.cluster is not None and len(shared.sources) == 2
+
+
+def test_the_cost_benchmark_floors_are_python_and_its_config_parses(tmp_path):
+    for floor in (cost.LIBRARIES, cost.BARE_SCRAPY):
+        compile(floor, "<floor>", "exec")
+    config = parse_config(cost.config_text(["http://127.0.0.1:9/feed/0.xml"]), Path(tmp_path / "config.yaml"), {})
+    assert config.sources[0].allow_private and config.notifiers
