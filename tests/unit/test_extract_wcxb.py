@@ -20,7 +20,6 @@ import gzip
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import pytest
 
