@@ -13,6 +13,10 @@ from crawler.extract.maintext import boilerplate_reason, choose, holds_most_of
 from crawler.extract.story import build_story
 
 PAGES = Path(__file__).resolve().parents[1] / "data" / "pages"
+# A precise text, and the prose paragraphs a balanced run adds where precision lost them.
+STORY = "Shares rose sharply on Tuesday after the company beat forecasts by a wide margin, analysts said."
+MORE = "\n".join(f"Paragraph {i} of the story goes on to explain what the results mean for investors."
+                 for i in range(4))
 
 
 def page(name: str):
@@ -69,16 +73,14 @@ def test_choose_keeps_the_precise_text_when_balanced_only_adds_chrome():
 
 
 def test_choose_takes_balanced_when_precision_lost_prose_and_recall_when_both_are_empty():
-    first = "Shares rose sharply on Tuesday after the company beat forecasts by a wide margin, analysts said."
-    more = "\n".join(f"Paragraph {i} of the story goes on to explain what the results mean for investors." for i in range(4))
+    first, more = STORY, MORE
     assert choose(first, lambda: first + "\n" + more, lambda: "") == first + "\n" + more
     assert choose("", lambda: more, lambda: "") == more
     assert choose("", lambda: "", lambda: first) == first
 
 
 def test_the_balanced_run_is_skipped_only_when_the_precise_text_holds_most_of_the_page():
-    first = "Shares rose sharply on Tuesday after the company beat forecasts by a wide margin, analysts said."
-    more = "\n".join(f"Paragraph {i} of the story goes on to explain what the results mean for investors." for i in range(4))
+    first, more = STORY, MORE
     ran = []
     assert choose(first, lambda: ran.append(1) or first + "\n" + more, lambda: "", lambda precise: True) == first
     assert not ran, "a page whose text the precise run already holds cannot have a longer extraction"
@@ -103,9 +105,8 @@ def test_the_balanced_run_is_skipped_only_when_the_precise_text_holds_most_of_th
 def test_holds_most_of_counts_every_text_an_extraction_could_return(body, holds):
     from crawler.extract.article import _parse
 
-    story = "Shares rose sharply on Tuesday after the company beat forecasts by a wide margin, analysts said."
-    tree = _parse(f"<html><head><title>t</title></head><body>{body.format(story=story)}</body></html>")
-    assert holds_most_of(tree, story) is holds
+    tree = _parse(f"<html><head><title>t</title></head><body>{body.format(story=STORY)}</body></html>")
+    assert holds_most_of(tree, STORY) is holds
 
 
 @pytest.mark.parametrize(
